@@ -1,0 +1,48 @@
+"""modelport: deploy machine learning models as web services on your own machines.
+
+The public SDK names are imported lazily so that ``import modelport.serving`` (inside a service's
+environment) pulls in nothing from the control plane or the HTTP client.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "Environment": "modelport.sdk.environment",
+    "Experiment": "modelport.sdk.run",
+    "InferenceConfig": "modelport.sdk.inference_config",
+    "Model": "modelport.sdk.model",
+    "Run": "modelport.sdk.run",
+    "Webservice": "modelport.sdk.webservice",
+    "Workspace": "modelport.sdk.workspace",
+    "batch": "modelport.serving.batching",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelport.sdk.environment import Environment
+    from modelport.sdk.inference_config import InferenceConfig
+    from modelport.sdk.model import Model
+    from modelport.sdk.run import Experiment, Run
+    from modelport.sdk.webservice import Webservice
+    from modelport.sdk.workspace import Workspace
+    from modelport.serving.batching import batch
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelport' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
