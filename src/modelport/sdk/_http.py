@@ -1,0 +1,344 @@
+"""The one HTTP client layer of the SDK and the CLI: target, auth, errors, paging, blobs.
+
+Every request goes through :meth:`Client.request`, which turns a non-2xx answer into the matching
+:mod:`modelport.errors` class (``{"message"}`` of the body), a refused connection into
+:class:`ServerUnreachable` naming the URL, and a 401 into :class:`AuthenticationError` with a hint
+on where the token comes from. Blob transfers stream in fixed-size chunks (constant memory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, Protocol
+from urllib.parse import quote
+
+import httpx
+
+from modelport import __version__
+from modelport.errors import (
+    AuthenticationError,
+    ModelportError,
+    ServerError,
+    ServerUnreachable,
+    error_for_status,
+)
+from modelport.sdk._target import ENV_TOKEN, Target, resolve_target
+
+CHUNK = 1024 * 1024
+PAGE_SIZE = 100
+
+
+class TransferProgress(Protocol):
+    """Receives byte counts of one transfer at a time (the CLI draws a Rich bar with it)."""
+
+    def start(self, label: str, total: int) -> None: ...
+
+    def advance(self, nbytes: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class _NoProgress:
+    def start(self, label: str, total: int) -> None:
+        pass
+
+    def advance(self, nbytes: int) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def seg(value: str | int) -> str:
+    """Quote one path segment (names are restricted, but never trust that in a URL)."""
+    return quote(str(value), safe="")
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """Hash a file in chunks: (hex digest, size)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while data := fh.read(CHUNK):
+            digest.update(data)
+            size += len(data)
+    return digest.hexdigest(), size
+
+
+class Client:
+    """A connection to one workspace server; cheap to build, connects on first use."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        progress: TransferProgress | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.target = target
+        self.progress: TransferProgress = progress or _NoProgress()
+        self._timeout = httpx.Timeout(timeout, connect=5.0)
+        self._http: httpx.Client | None = None
+        self._url: str | None = target.url
+        self._token: str | None = target.token
+
+    @classmethod
+    def resolve(
+        cls,
+        server_url: str | None = None,
+        token: str | None = None,
+        *,
+        progress: TransferProgress | None = None,
+    ) -> Client:
+        """A client for the server chosen by :func:`modelport.sdk._target.resolve_target`."""
+        return cls(resolve_target(server_url, token), progress=progress)
+
+    # -- connection --------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The server's base URL (starts the local server if that is the target)."""
+        self._connect()
+        assert self._url is not None
+        return self._url
+
+    def _connect(self, *, restart: bool = False) -> httpx.Client:
+        if self._http is not None and not restart:
+            return self._http
+        if self.target.is_local:
+            # Imported here: the daemon module belongs to the server and is only needed locally.
+            from modelport.server import daemon  # type: ignore[attr-defined,unused-ignore]
+
+            info = daemon.ensure_running(self.target.home)
+            self._url = info.url.rstrip("/")
+            self._token = self.target.token or info.token
+        if self._http is not None:
+            self._http.close()
+        headers = {"User-Agent": f"modelport-sdk/{__version__}"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        self._http = httpx.Client(
+            base_url=f"{self._url}/api/v1", headers=headers, timeout=self._timeout
+        )
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        content: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ok_statuses: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """Send one request; raise the modelport error for any non-2xx answer not in ``ok_statuses``."""
+        response = self._send(
+            method, path, json=json, params=params, content=content, headers=headers
+        )
+        if response.is_success or response.status_code in ok_statuses:
+            return response
+        raise self._error(response)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        http = self._connect()
+        try:
+            return http.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            if not self.target.is_local or kwargs.get("content") is not None:
+                raise self._unreachable(exc) from None
+            # A stale server.json (the server died): ask the daemon once more, then retry.
+            http = self._connect(restart=True)
+            try:
+                return http.request(method, path, **kwargs)
+            except httpx.TransportError as again:
+                raise self._unreachable(again) from None
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params).json()
+
+    def post(self, path: str, body: Any = None) -> Any:
+        response = self.request("POST", path, json=body if body is not None else {})
+        return response.json() if response.content else None
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.request("PATCH", path, json=body).json()
+
+    def delete(self, path: str) -> None:
+        self.request("DELETE", path)
+
+    def paginate(
+        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int = PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every item of a paged list, one page in memory at a time."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        query["limit"] = page_size
+        while True:
+            page = self.get(path, query)
+            yield from page.get("value", [])
+            cursor = page.get("next")
+            if not cursor:
+                return
+            query["after"] = cursor
+
+    def iter_pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int = PAGE_SIZE
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield the pages of a paged list (the CLI renders a table page by page)."""
+        page: list[dict[str, Any]] = []
+        for item in self.paginate(path, params, page_size=page_size):
+            page.append(item)
+            if len(page) == page_size:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _error(self, response: httpx.Response) -> ModelportError:
+        message = _message_of(response)
+        if response.status_code == 401:
+            return AuthenticationError(f"{message.rstrip('.')}. {self._auth_hint()}")
+        return error_for_status(response.status_code, message)
+
+    def _auth_hint(self) -> str:
+        where = self._url or "the local server"
+        if self.target.source == "env":
+            how = f"check {ENV_TOKEN}"
+        elif self.target.source == "config":
+            how = f"check server_token in the workspace config file or set {ENV_TOKEN}"
+        elif self.target.token:
+            how = f"{ENV_TOKEN} is set but the local server uses the token in {self.target.home / 'token'}"
+        else:
+            how = f"the local server's token is in {self.target.home / 'token'}"
+        return f"The workspace server at {where} did not accept the token: {how}."
+
+    def _unreachable(self, exc: Exception) -> ServerUnreachable:
+        where = self._url or "the local server"
+        reason = str(exc) or type(exc).__name__
+        if self.target.is_local:
+            hint = "start it with `modelport server start`"
+        else:
+            hint = "check that it runs and that the URL is right (MODELPORT_URL or server_url)"
+        return ServerUnreachable(
+            f"Cannot reach the workspace server at {where} ({reason}): {hint}."
+        )
+
+    # -- blobs -------------------------------------------------------------------------------
+
+    def blob_exists(self, workspace: str, sha256: str) -> bool:
+        path = f"/workspaces/{seg(workspace)}/blobs/{sha256}"
+        return self.request("HEAD", path, ok_statuses=(404,)).status_code != 404
+
+    def upload_file(
+        self, workspace: str, path: Path, *, label: str | None = None
+    ) -> dict[str, Any]:
+        """Upload a file as a blob unless the server has it: ``{"sha256", "size"}``."""
+        sha256, size = sha256_file(path)
+        if not self.blob_exists(workspace, sha256):
+            with path.open("rb") as fh:
+                self._put_blob(workspace, sha256, size, fh, label or path.name)
+        return {"sha256": sha256, "size": size}
+
+    def upload_stream(self, workspace: str, stream: IO[bytes], *, label: str) -> dict[str, Any]:
+        """Upload a binary stream: spooled to a temporary file first, since the hash comes first."""
+        with tempfile.TemporaryFile() as spool:
+            digest = hashlib.sha256()
+            size = 0
+            while data := stream.read(CHUNK):
+                digest.update(data)
+                spool.write(data)
+                size += len(data)
+            sha256 = digest.hexdigest()
+            if not self.blob_exists(workspace, sha256):
+                spool.seek(0)
+                self._put_blob(workspace, sha256, size, spool, label)
+        return {"sha256": sha256, "size": size}
+
+    def _put_blob(self, workspace: str, sha256: str, size: int, fh: IO[bytes], label: str) -> None:
+        progress = self.progress
+
+        def chunks() -> Iterator[bytes]:
+            while data := fh.read(CHUNK):
+                progress.advance(len(data))
+                yield data
+
+        progress.start(f"upload {label}", size)
+        try:
+            self.request(
+                "PUT",
+                f"/workspaces/{seg(workspace)}/blobs/{sha256}",
+                content=chunks(),
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            )
+        finally:
+            progress.stop()
+
+    def download_blob(self, workspace: str, sha256: str, dest: Path, *, size: int = 0) -> None:
+        """Stream a blob to ``dest``: written to a temporary sibling, verified, then renamed."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        tmp = Path(tmp_name)
+        http = self._connect()
+        self.progress.start(f"download {dest.name}", size)
+        try:
+            with (
+                os.fdopen(fd, "wb") as out,
+                http.stream("GET", f"/workspaces/{seg(workspace)}/blobs/{sha256}") as response,
+            ):
+                if not response.is_success:
+                    response.read()
+                    raise self._error(response)
+                digest = hashlib.sha256()
+                for data in response.iter_bytes(CHUNK):
+                    out.write(data)
+                    digest.update(data)
+                    self.progress.advance(len(data))
+            if digest.hexdigest() != sha256:
+                raise ServerError(f"Checksum mismatch downloading {dest.name}: try again.")
+            tmp.replace(dest)
+        except httpx.TransportError as exc:
+            tmp.unlink(missing_ok=True)
+            raise self._unreachable(exc) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            self.progress.stop()
+
+
+def _message_of(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("detail")
+        if isinstance(message, str) and message:
+            return message
+        if message is not None:
+            return str(message)
+    text = response.text.strip() if response.content else ""
+    reason = response.reason_phrase or "error"
+    return f"HTTP {response.status_code} {reason}" + (f": {text[:200]}" if text else "")
