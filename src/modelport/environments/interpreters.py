@@ -1,0 +1,97 @@
+"""Find the Python interpreters on this machine and pick one for an environment's python pin.
+
+Interpreters are never downloaded (``UV_PYTHON_DOWNLOADS=never``): an environment uses one that
+is installed here. Only interpreters that can run the serving runtime (modelport's
+``Requires-Python``) are candidates.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelport.environments.uvtool import uv_env, uv_path
+from modelport.errors import UserError
+
+MIN_PYTHON = (3, 11)  # modelport's Requires-Python; the serving runtime snapshot needs it
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: Path
+    version: tuple[int, int, int]
+
+    @property
+    def version_str(self) -> str:
+        return ".".join(map(str, self.version))
+
+
+def current() -> Interpreter:
+    base = Path(getattr(sys, "_base_executable", "") or sys.executable)
+    v = sys.version_info
+    return Interpreter(path=base, version=(v.major, v.minor, v.micro))
+
+
+@functools.lru_cache(maxsize=1)
+def available() -> tuple[Interpreter, ...]:
+    """Installed CPython interpreters usable for environments, current one first, one per version."""
+    found: dict[tuple[int, int, int], Interpreter] = {}
+    cur = current()
+    found[cur.version] = cur
+    try:
+        out = subprocess.run(
+            [str(uv_path()), "python", "list", "--only-installed", "--output-format", "json"],
+            capture_output=True,
+            text=True,
+            env=uv_env(),
+            timeout=60,
+            check=False,
+        ).stdout
+        entries = json.loads(out or "[]")
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        entries = []
+    for e in entries:
+        try:
+            parts = e["version_parts"]
+            version = (int(parts["major"]), int(parts["minor"]), int(parts["patch"]))
+            if e.get("implementation", "cpython") != "cpython" or version[:2] < MIN_PYTHON:
+                continue
+            found.setdefault(version, Interpreter(Path(e["path"]), version))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return tuple(sorted(found.values(), key=lambda i: (i != cur, i.version)))
+
+
+def select(pin: str | None, log: Callable[[str], None]) -> Interpreter:
+    """The interpreter for a ``python=X.Y[.Z]`` pin (current one when there is no pin)."""
+    cur = current()
+    if not pin:
+        return cur
+    want = tuple(int(p) for p in pin.split(".")[:2])
+    if want == cur.version[:2]:
+        return cur
+    usable = available()
+    same = [i for i in usable if i.version[:2] == want]
+    if same:
+        return same[0]
+    newer = sorted((i for i in usable if i.version[:2] > want), key=lambda i: i.version)
+    shown = ", ".join(sorted({i.version_str for i in usable}))
+    if not newer:
+        raise UserError(
+            f"The environment pins python={pin}, which is not installed here (available: {shown}); "
+            "install it or relax the pin. modelport does not download interpreters."
+        )
+    # The closest minor version; within it the interpreter modelport runs on, else the newest patch.
+    closest = [i for i in newer if i.version[:2] == newer[0].version[:2]]
+    chosen = cur if cur in closest else closest[-1]
+    log(
+        f"WARNING: the environment pins python={pin}, which is not available here "
+        f"(modelport needs Python {'.'.join(map(str, MIN_PYTHON))}+; available: {shown}); "
+        f"using Python {chosen.version_str}, the closest available."
+    )
+    return chosen
