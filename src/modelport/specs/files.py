@@ -1,0 +1,48 @@
+"""Reading v1 configuration files (JSON or YAML) into validated value objects."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelport.specs.deployment import DeploymentConfig, parse_deployment_config
+from modelport.specs.errors import ConfigError
+from modelport.specs.inference import InferenceSpec, parse_inference_config
+
+
+def read_config_file(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON or YAML file; ``.json`` must be JSON, anything else may be either."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError([f"file {file} does not exist"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"cannot read {file}: {exc}"]) from None
+    if file.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno} column {exc.colno}"
+            raise ConfigError([f"not valid JSON: {where}: {exc.msg}"], str(file)) from None
+    try:
+        return yaml.safe_load(text)  # YAML is a superset of JSON
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"not valid JSON or YAML: {where}{problem}"], str(file)) from None
+
+
+def load_deployment_config(path: str | os.PathLike[str]) -> DeploymentConfig:
+    return parse_deployment_config(read_config_file(path), str(path))
+
+
+def load_inference_config(path: str | os.PathLike[str]) -> InferenceSpec:
+    """Relative paths in the file start at the file's folder, else at the working directory."""
+    folder = Path(path).resolve().parent
+    return parse_inference_config(read_config_file(path), str(path), (folder, Path.cwd()))

@@ -1,0 +1,29 @@
+"""Web service classes by compute type (``from modelport.webservice import LocalWebservice``).
+
+Each class carries its ``deploy_configuration`` factory, generated from the field table in
+``modelport.specs.fields`` so the signature, defaults and validation match the config files.
+The HTTP client behaviour (state, run, get_logs, update, delete) comes from
+``modelport.sdk.webservice.Webservice``; when it lands these classes subclass it.
+"""
+
+from __future__ import annotations
+
+from modelport.specs.deployment import DeploymentConfig
+from modelport.specs.factories import make_deploy_configuration
+from modelport.specs.fields import ACI, LOCAL
+
+__all__ = ["AciWebservice", "DeploymentConfig", "LocalWebservice"]
+
+
+class LocalWebservice:
+    """A service on this machine (``computeType: local``)."""
+
+    _compute_type = LOCAL
+    deploy_configuration = staticmethod(make_deploy_configuration(LOCAL))
+
+
+class AciWebservice:
+    """An ACI-style service: one resource-limited instance on this machine (``computeType: ACI``)."""
+
+    _compute_type = ACI
+    deploy_configuration = staticmethod(make_deploy_configuration(ACI))
