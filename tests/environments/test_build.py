@@ -1,6 +1,5 @@
 """Real builds with uv (marked envbuild). Kept few and tiny: one small pure-Python package."""
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -45,7 +44,7 @@ def tiny(cache):
 
 
 def test_tiny_environment_builds_with_the_serving_runtime(tiny, cache):
-    built, log, _ = tiny
+    built, _, _ = tiny
     assert built.reused is False
     assert built.path == cache.resolve() / "envs" / built.key
     assert (built.path / MARKER).is_file()
@@ -184,5 +183,7 @@ def test_pinned_version_that_cannot_install_names_package_and_interpreter(tmp_pa
 
 def test_unknown_package_is_named(tmp_path):
     spec = EnvironmentSpec(name="typo", pip_packages=("modelport-no-such-package-zz",))
-    with pytest.raises(EnvironmentBuildError, match="modelport-no-such-package-zz.*does not exist"):
+    with pytest.raises(
+        EnvironmentBuildError, match=r"modelport-no-such-package-zz.*does not exist"
+    ):
         ensure_built(spec, tmp_path, Log())

@@ -27,8 +27,8 @@ ABI = """error: No solution found when resolving dependencies
 NO_VERSION = """error: No solution found when resolving dependencies
   cause: Because there is no version of numpy==1.19.5 and you require numpy==1.19.5, we can conclude that your requirements are unsatisfiable.
 """
-REQUIRES_PYTHON = """  × No solution found when resolving dependencies:
-  ╰─▶ Because the current Python version (3.11.7) does not satisfy Python>=3.12 and numpy==1.19.5 depends on Python>=3.12, we can conclude that numpy==1.19.5 cannot be used.
+REQUIRES_PYTHON = """  \u00d7 No solution found when resolving dependencies:
+  \u2570\u2500\u25b6 Because the current Python version (3.11.7) does not satisfy Python>=3.12 and numpy==1.19.5 depends on Python>=3.12, we can conclude that numpy==1.19.5 cannot be used.
 """
 CONFLICT = """error: No solution found when resolving dependencies
   cause: Because you require orjson==3.0 and orjson>=3.10, we can conclude that your requirements are unsatisfiable.
