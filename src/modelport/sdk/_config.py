@@ -23,6 +23,10 @@ _SUBDIRS = (CONFIG_DIR, ".azureml", "aml_config", "")
 _FILE_NAMES = (FILE_NAME, "project.json")
 
 
+class ConfigNotFound(UserError):
+    """No workspace config file in the folder or its parents."""
+
+
 @dataclass(frozen=True)
 class WorkspaceConfig:
     """What a config file says: the workspace and, optionally, the server that holds it."""
@@ -53,7 +57,7 @@ def find_config(path: str | Path | None = None) -> WorkspaceConfig:
                 # skip it unless it names a workspace. Files in the dedicated folders must be valid.
                 if sub or _names_workspace(candidate):
                     return read_config(candidate)
-    raise UserError(
+    raise ConfigNotFound(
         f"The workspace configuration file config.json, could not be found in {start} or its "
         "parent directories. Write one with `modelport folder attach -w <workspace>` or "
         "`Workspace.get(name).write_config()`, or pass the workspace name explicitly."

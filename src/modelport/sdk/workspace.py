@@ -97,9 +97,10 @@ class Workspace:
         server_url: str | None = None,
         token: str | None = None,
         progress: TransferProgress | None = None,
+        _client: Client | None = None,
     ) -> Workspace:
         """Create workspace ``name``; with ``exist_ok=True`` an existing one is returned instead."""
-        client = Client.resolve(server_url, token, progress=progress)
+        client = _client or Client.resolve(server_url, token, progress=progress)
         body: dict[str, Any] = {"name": name}
         if description is not None:
             body["description"] = description

@@ -1,0 +1,200 @@
+"""Rendering of command results: ``-o table|json|yaml|tsv|none`` and ``--query`` (JMESPath).
+
+``render(data, opts)`` prints one result. ``render_items(items, opts)`` prints a list that arrives
+page by page without holding it whole: JSON, YAML and TSV stream item by item, and tables print
+each page under the header of the first. ``--query`` needs the whole list (a JMESPath expression
+can look at all of it), so with ``--query`` a list is collected first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import Any
+
+import yaml
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from modelport.cli._options import CommonOptions, OutputFormat
+from modelport.errors import UserError
+
+TABLE_PAGE = 100
+
+
+def stdout_console() -> Console:
+    # Piped output must not be cut at 80 columns.
+    return Console(width=None if sys.stdout.isatty() else 400, highlight=False, soft_wrap=False)
+
+
+def apply_query(data: Any, query: str | None) -> Any:
+    if not query:
+        return data
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.search(query, data)
+    except JMESPathError as exc:
+        raise UserError(f"Invalid --query {query!r}: {exc}") from None
+
+
+def render(data: Any, opts: CommonOptions, *, columns: Sequence[str] | None = None) -> None:
+    """Print one result in the chosen format."""
+    data = apply_query(data, opts.query)
+    if opts.query:
+        columns = None
+    fmt = opts.output
+    if fmt is OutputFormat.none:
+        return
+    if fmt is OutputFormat.json:
+        _write(json.dumps(data, indent=2, default=str) + "\n")
+    elif fmt is OutputFormat.yaml:
+        _write(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True))
+    elif fmt is OutputFormat.tsv:
+        rows = data if isinstance(data, list) else [data]
+        for row in rows:
+            _write(_tsv_row(row) + "\n")
+    elif isinstance(data, list):
+        render_items(iter(data), opts.__class__(output=opts.output), columns=columns)
+    elif isinstance(data, Mapping):
+        _print_key_values(data)
+    elif data is not None:
+        _write(_cell(data) + "\n")
+
+
+def render_items(
+    items: Iterable[Mapping[str, Any] | Any],
+    opts: CommonOptions,
+    *,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Print a list that may be long, a page at a time."""
+    if opts.query:
+        render(list(items), opts, columns=columns)
+        return
+    fmt = opts.output
+    iterator = iter(items)
+    if fmt is OutputFormat.none:
+        for _ in iterator:
+            pass
+    elif fmt is OutputFormat.json:
+        _json_stream(iterator)
+    elif fmt is OutputFormat.yaml:
+        empty = True
+        for item in iterator:
+            empty = False
+            _write(yaml.safe_dump([_plain(item)], sort_keys=False, allow_unicode=True))
+        if empty:
+            _write("[]\n")
+    elif fmt is OutputFormat.tsv:
+        for item in iterator:
+            _write(_tsv_row(item) + "\n")
+    else:
+        _table_stream(iterator, columns)
+
+
+def _json_stream(items: Iterator[Any]) -> None:
+    first = True
+    for item in items:
+        text = json.dumps(item, indent=2, default=str).replace("\n", "\n  ")
+        _write(("[\n  " if first else ",\n  ") + text)
+        first = False
+    _write("[]\n" if first else "\n]\n")
+
+
+def _table_stream(items: Iterator[Any], columns: Sequence[str] | None) -> None:
+    console = stdout_console()
+    widths: list[int] | None = None
+    first = True
+    while page := list(islice(items, TABLE_PAGE)):
+        rows = [item if isinstance(item, Mapping) else {"Result": item} for item in page]
+        cols = list(columns) if columns else _columns_of(rows)
+        cells = [[_cell(row.get(c)) for c in cols] for row in rows]
+        if widths is None:
+            # The first page fixes the column widths so later pages line up under one header.
+            widths = [max(len(_title(c)), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+        table = Table(box=box.SIMPLE_HEAD if first else None, show_header=first, pad_edge=False)
+        for col, width in zip(cols, widths, strict=False):
+            table.add_column(
+                _title(col), min_width=width, max_width=max(width, 60), overflow="fold"
+            )
+        for row_cells in cells:
+            table.add_row(*row_cells)
+        console.print(table)
+        first = False
+
+
+def _columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    cols: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in cols:
+                cols.append(key)
+    return cols
+
+
+def _title(column: str) -> str:
+    # camelCase → "Camel case"-ish headers like az's tables ("createdTime" → "CreatedTime").
+    return column[:1].upper() + column[1:]
+
+
+def _print_key_values(data: Mapping[str, Any]) -> None:
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("Key", style="bold")
+    table.add_column("Value", overflow="fold")
+    for key, value in data.items():
+        table.add_row(str(key), _cell(value))
+    stdout_console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def _tsv_row(value: Any) -> str:
+    """Like az's tsv: the scalar fields of an object, tab-separated; nested values are left out."""
+    if isinstance(value, Mapping):
+        return "\t".join(_tsv_cell(v) for v in value.values() if not isinstance(v, Mapping | list))
+    if isinstance(value, list):
+        return "\t".join(_tsv_cell(v) for v in value if not isinstance(v, Mapping | list))
+    return _tsv_cell(value)
+
+
+def _tsv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+def _plain(value: Any) -> Any:
+    """YAML-safe copy (enums, paths and the like become strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def info(message: str) -> None:
+    """A human note on stderr (never mixed into machine-readable stdout)."""
+    Console(stderr=True, highlight=False).print(message, markup=False)

@@ -1,0 +1,121 @@
+"""The ``modelport`` command: one Typer app, one sub-app per command group, one error boundary.
+
+Adding a command group: write ``cli/<group>.py`` with ``app = typer.Typer(...)`` and add one line
+to ``_GROUPS`` below. Every error that reaches :func:`main` becomes one line on stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from modelport import __version__
+from modelport.errors import ModelportError
+
+HELP = """Deploy machine learning models as web services on your own machines.
+
+The commands and flags follow Azure ML v1's `az ml`: register a model, deploy it, test it.
+
+Example: modelport model register -n digits -p model.pkl --tag team=vision
+"""
+
+app = typer.Typer(
+    name="modelport",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# (group name, module defining `app`): one line per group, in the order `--help` lists them.
+_GROUPS: list[tuple[str, str]] = [
+    ("server", "modelport.cli.server"),
+    ("workspace", "modelport.cli.workspace"),
+    ("folder", "modelport.cli.folder"),
+    ("model", "modelport.cli.model"),
+    # ("env", "modelport.cli.env"),          # environments engineer: cli/env.py
+    # ("service", "modelport.cli.service"),  # deployments engineer: cli/service.py
+]
+
+for _name, _module in _GROUPS:
+    app.add_typer(importlib.import_module(_module).app, name=_name)
+
+# `modelport serve`: a pass-through to the inference server (its own flags and --help).
+from modelport.cli import serve as _serve  # noqa: E402
+
+_serve.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"modelport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Deploy machine learning models as web services on your own machines."""
+
+
+def error_line(message: str) -> None:
+    """Print ``Error: <message>`` in red on stderr (one line, no markup interpretation)."""
+    text = Text("Error: ", style="bold red")
+    text.append(" ".join(message.split()), style="red")
+    Console(stderr=True, highlight=False, soft_wrap=True).print(text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: exit 0, 1 (error), 2 (usage) or 130 (interrupted)."""
+    debug = os.environ.get("MODELPORT_DEBUG") == "1"
+    try:
+        code = app(args=argv, prog_name="modelport", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        exc.show()
+        code = 2
+    except click.exceptions.ClickException as exc:
+        error_line(exc.format_message())
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        error_line("Aborted.")
+        code = 1
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except ModelportError as exc:
+        if debug:
+            raise
+        error_line(exc.message)
+        code = 1
+    except KeyboardInterrupt:
+        error_line("Interrupted.")
+        code = 130
+    except BrokenPipeError:
+        # `modelport model list | head`: the reader went away; that is not an error.
+        sys.stderr.close()
+        code = 0
+    except Exception as exc:
+        if debug:
+            raise
+        error_line(
+            f"Unexpected {type(exc).__name__}: {exc}. Run again with MODELPORT_DEBUG=1 for the "
+            "traceback and report it."
+        )
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

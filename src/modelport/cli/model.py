@@ -1,0 +1,404 @@
+"""``modelport model register|list|show|download|update|delete`` (``az ml model`` flags)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from modelport.cli._options import CommonOptions, common_options, parse_filters, parse_pairs
+from modelport.cli._output import render, render_items
+from modelport.errors import UserError
+from modelport.sdk.model import Model
+from modelport.sdk.run import Run
+
+app = typer.Typer(
+    help="Register, list, show, download, update and delete models of a workspace's registry.\n\n"
+    "A model is a file or a folder stored under a name; registering a name again adds version "
+    "2, 3, ... Commands that act on one model take -i NAME:VERSION, or -n NAME [-v VERSION] "
+    "(latest by default), or -f FILE written by `register --output-metadata-file`.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+
+LIST_COLUMNS = ["name", "id", "version", "framework", "frameworkVersion", "createdTime"]
+
+ModelIdOption = Annotated[
+    str | None,
+    typer.Option("--model-id", "-i", help="Model id NAME:VERSION.", show_default=False),
+]
+ModelNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model-name",
+        "--name",
+        "-n",
+        help="Model name (latest version unless -v).",
+        show_default=False,
+    ),
+]
+VersionOption = Annotated[
+    int | None, typer.Option("--version", "-v", help="Model version (with -n).", show_default=False)
+]
+MetadataFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-metadata-file",
+        "-f",
+        help="JSON file written by `model register --output-metadata-file`.",
+        show_default=False,
+    ),
+]
+
+
+def resolve_model(
+    opts: CommonOptions,
+    model_id: str | None,
+    name: str | None,
+    version: int | None,
+    metadata_file: Path | None,
+) -> Model:
+    """The one model named by -i, -n [-v] or -f (exactly one of them)."""
+    given = [
+        flag for flag, value in (("-i", model_id), ("-n", name), ("-f", metadata_file)) if value
+    ]
+    if len(given) != 1:
+        raise UserError(
+            "Name one model: -i NAME:VERSION, -n NAME [-v VERSION] or -f METADATA_FILE."
+        )
+    if version is not None and not name:
+        raise UserError("-v/--version goes with -n/--model-name.")
+    fallback = None
+    if metadata_file is not None:
+        model_id, fallback = read_metadata_file(metadata_file)
+    ws = opts.workspace(fallback=fallback)
+    if model_id:
+        if ":" not in model_id:
+            raise UserError(f"A model id is NAME:VERSION, got {model_id!r}.")
+        return Model(ws, id=model_id)
+    return Model(ws, name=name, version=version)
+
+
+def read_metadata_file(path: Path) -> tuple[str, str | None]:
+    """(model id, workspace name) from a metadata file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"Cannot read the model metadata file {path}: {exc.strerror}.") from None
+    except ValueError:
+        raise UserError(f"The model metadata file {path} is not valid JSON.") from None
+    model_id = data.get("modelId") if isinstance(data, dict) else None
+    if not isinstance(model_id, str):
+        raise UserError(f'The model metadata file {path} has no "modelId".')
+    workspace = data.get("workspaceName")
+    return model_id, workspace if isinstance(workspace, str) else None
+
+
+def write_metadata_file(path: Path, model: Model) -> None:
+    data = {
+        "modelId": model.id,
+        "name": model.name,
+        "version": model.version,
+        "workspaceName": model.workspace.name,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
+
+
+def show_form(model: Model) -> dict[str, Any]:
+    """What `show` prints: the serialized model plus cpu/memoryInGB/gpu as `az ml` does."""
+    resources = model.resource_configuration or {}
+    return model.serialize() | {
+        "cpu": resources.get("cpu"),
+        "memoryInGB": resources.get("memoryInGB"),
+        "gpu": resources.get("gpu"),
+    }
+
+
+@app.command("register")
+@common_options
+def register(
+    opts: CommonOptions,
+    name: Annotated[
+        str, typer.Option("--name", "-n", help="Model name (letters, digits, '-', '.', '_').")
+    ],
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            "--model-path", "-p", help="Local file or folder to register.", show_default=False
+        ),
+    ] = None,
+    child_path: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--child-path",
+            help="With a folder: only this file/subfolder (repeatable).",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
+    asset_path: Annotated[
+        str | None,
+        typer.Option(
+            "--asset-path",
+            help="Path inside a run, e.g. outputs/model.pkl (with --run-id).",
+            show_default=False,
+        ),
+    ] = None,
+    experiment_name: Annotated[
+        str | None,
+        typer.Option("--experiment-name", help="Experiment of --run-id.", show_default=False),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", "-r", help="Run whose output to register.", show_default=False),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag", help="key=value tag (repeatable).", show_default=False, metavar="KEY=VALUE"
+        ),
+    ] = None,
+    prop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--property",
+            help="key=value property, never changed later (repeatable).",
+            metavar="KEY=VALUE",
+            show_default=False,
+        ),
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", "-d", help="Free text.", show_default=False)
+    ] = None,
+    framework: Annotated[
+        str | None,
+        typer.Option(
+            "--model-framework",
+            help="ScikitLearn, Onnx, TensorFlow, PyTorch or Custom.",
+            show_default=False,
+        ),
+    ] = None,
+    framework_version: Annotated[
+        str | None,
+        typer.Option(
+            "--model-framework-version", help="Needs --model-framework.", show_default=False
+        ),
+    ] = None,
+    metadata_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-metadata-file",
+            "-t",
+            help="Write the new model's id here (for `-f` of show/download/update/delete).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Register a local file or folder, or a run's output, as the next version of a model.
+
+    Examples: modelport model register -n digits -p model.pkl --tag team=vision --model-framework ScikitLearn
+
+    modelport model register -n digits --asset-path outputs/model.pkl --experiment-name train --run-id RUN_ID
+    """
+    tags = parse_pairs(tag, "--tag")
+    properties = parse_pairs(prop, "--property")
+    if (path is None) == (asset_path is None):
+        raise UserError("Give either -p/--model-path or --asset-path with --run-id.")
+    ws = opts.workspace()
+    if path is not None:
+        model = Model.register(
+            ws,
+            path,
+            name,
+            tags=tags or None,
+            properties=properties or None,
+            description=description,
+            model_framework=framework,
+            model_framework_version=framework_version,
+            child_paths=child_path or None,
+        )
+    else:
+        if not run_id:
+            raise UserError("--asset-path needs --run-id (and --experiment-name).")
+        run = Run.get(ws, run_id)
+        if experiment_name and run.experiment.name != experiment_name:
+            raise UserError(
+                f"Run {run_id} belongs to experiment {run.experiment.name!r}, not {experiment_name!r}."
+            )
+        model = run.register_model(
+            name,
+            asset_path,
+            tags=tags or None,
+            properties=properties or None,
+            model_framework=framework,
+            model_framework_version=framework_version,
+            description=description,
+        )
+    if metadata_out is not None:
+        write_metadata_file(metadata_out, model)
+    render(show_form(model), opts)
+
+
+@app.command("list")
+@common_options
+def list_(
+    opts: CommonOptions,
+    name: Annotated[
+        str | None,
+        typer.Option("--model-name", "--name", "-n", help="Only this name.", show_default=False),
+    ] = None,
+    latest: Annotated[
+        bool, typer.Option("--latest", "-l", help="Only the latest version of each name.")
+    ] = False,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            help="key or key=value; several are ANDed.",
+            show_default=False,
+            metavar="KEY[=VALUE]",
+        ),
+    ] = None,
+    prop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--property",
+            help="key or key=value; several are ANDed.",
+            show_default=False,
+            metavar="KEY[=VALUE]",
+        ),
+    ] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Registered from this run.", show_default=False)
+    ] = None,
+    framework: Annotated[
+        str | None,
+        typer.Option("--model-framework", help="Only this framework.", show_default=False),
+    ] = None,
+) -> None:
+    """List models by name, then version (newest first), page by page.
+
+    Example: modelport model list -n digits --tag team=vision -o json --query "[].id"
+    """
+    ws = opts.workspace()
+    models = Model._iter(
+        ws,
+        name=name,
+        tags=parse_filters(tag),
+        properties=parse_filters(prop),
+        run_id=run_id,
+        latest=latest,
+        model_framework=framework,
+    )
+    render_items((m.serialize() for m in models), opts, columns=LIST_COLUMNS)
+
+
+@app.command("show")
+@common_options
+def show(
+    opts: CommonOptions,
+    model_id: ModelIdOption = None,
+    name: ModelNameOption = None,
+    version: VersionOption = None,
+    metadata_file: MetadataFileOption = None,
+) -> None:
+    """Show one model.
+
+    Example: modelport model show -n digits -v 2 -o yaml
+    """
+    render(show_form(resolve_model(opts, model_id, name, version, metadata_file)), opts)
+
+
+@app.command("download")
+@common_options
+def download(
+    opts: CommonOptions,
+    model_id: ModelIdOption = None,
+    name: ModelNameOption = None,
+    version: VersionOption = None,
+    metadata_file: MetadataFileOption = None,
+    target_dir: Annotated[
+        Path, typer.Option("--target-dir", "-t", help="Folder to download into.")
+    ] = Path("."),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace files that exist.")
+    ] = False,
+) -> None:
+    """Download a model's file or folder into --target-dir (refuses to overwrite unless --overwrite).
+
+    Example: modelport model download -i digits:2 -t ./models
+    """
+    model = resolve_model(opts, model_id, name, version, metadata_file)
+    path = model.download(target_dir, exist_ok=overwrite)
+    render({"id": model.id, "path": path}, opts)
+
+
+@app.command("update")
+@common_options
+def update(
+    opts: CommonOptions,
+    model_id: ModelIdOption = None,
+    name: ModelNameOption = None,
+    version: VersionOption = None,
+    metadata_file: MetadataFileOption = None,
+    add_tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--add-tag", help="key=value (repeatable).", show_default=False, metavar="KEY=VALUE"
+        ),
+    ] = None,
+    remove_tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--remove-tag", help="Tag key (repeatable).", show_default=False, metavar="KEY"
+        ),
+    ] = None,
+    add_property: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--add-property",
+            help="key=value; existing keys cannot change.",
+            metavar="KEY=VALUE",
+            show_default=False,
+        ),
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", "-d", help="New description.", show_default=False)
+    ] = None,
+) -> None:
+    """Change a model's tags or description, or add properties.
+
+    Example: modelport model update -i digits:2 --add-tag stage=prod --remove-tag draft
+    """
+    add_tags = parse_pairs(add_tag, "--add-tag")
+    add_properties = parse_pairs(add_property, "--add-property")
+    if not (add_tags or remove_tag or add_properties or description is not None):
+        raise UserError(
+            "Nothing to update: give --add-tag, --remove-tag, --add-property or --description."
+        )
+    model = resolve_model(opts, model_id, name, version, metadata_file)
+    model.update_tags_properties(add_tags or None, remove_tag or None, add_properties or None)
+    if description is not None:
+        model.update(description=description)
+    render(show_form(model), opts)
+
+
+@app.command("delete")
+@common_options
+def delete(
+    opts: CommonOptions,
+    model_id: ModelIdOption = None,
+    name: ModelNameOption = None,
+    version: VersionOption = None,
+    metadata_file: MetadataFileOption = None,
+) -> None:
+    """Delete one model version (refused while a deployed service uses it).
+
+    Example: modelport model delete -i digits:1
+    """
+    model = resolve_model(opts, model_id, name, version, metadata_file)
+    model.delete()
+    render({"id": model.id, "deleted": True}, opts)

@@ -1,0 +1,99 @@
+"""``modelport server start|stop|status``: the local workspace server of ``MODELPORT_HOME``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from modelport.cli._options import CommonOptions, common_options
+from modelport.cli._output import info, render
+from modelport.sdk._target import default_home
+
+app = typer.Typer(
+    help="Run the workspace server (the control plane) of this machine.\n\n"
+    "Its data lives in $MODELPORT_HOME (default ~/.modelport): metadata in SQLite, artifacts in "
+    "a content-addressed folder, the access token in `token` (mode 0600). Other commands start it "
+    "in the background on first use, so `server start` is only needed to choose a port, a host or "
+    "a database.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+
+
+def _describe(server: Any) -> dict[str, Any]:
+    home = default_home()
+    return {
+        "running": True,
+        "url": server.url,
+        "pid": server.pid,
+        "host": server.host,
+        "port": server.port,
+        "home": str(home),
+        "tokenFile": str(home / "token"),
+    }
+
+
+@app.command("start")
+@common_options
+def start(
+    opts: CommonOptions,
+    port: Annotated[int, typer.Option("--port", "-p", help="TCP port; 0 picks a free one.")] = 0,
+    host: Annotated[
+        str, typer.Option("--host", help="Interface to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="SQLAlchemy URL of the metadata store, e.g. "
+            "postgresql+psycopg://user@db/modelport (default: SQLite in the home folder).",
+            show_default=False,
+        ),
+    ] = None,
+    foreground: Annotated[
+        bool, typer.Option("--foreground", help="Run in this terminal until Ctrl+C.")
+    ] = False,
+) -> None:
+    """Start the workspace server in the background (or in the foreground).
+
+    Example: modelport server start --port 8765
+    """
+    from modelport.server import daemon  # type: ignore[attr-defined,unused-ignore]
+
+    if foreground:
+        info(f"Starting the workspace server for {default_home()} (Ctrl+C stops it).")
+    server = daemon.start(
+        default_home(), host=host, port=port, database_url=database_url, foreground=foreground
+    )
+    if not foreground:  # a foreground server has stopped by the time start() returns
+        render(_describe(server), opts)
+
+
+@app.command("stop")
+@common_options
+def stop(opts: CommonOptions) -> None:
+    """Stop the background workspace server of $MODELPORT_HOME.
+
+    Example: modelport server stop
+    """
+    from modelport.server import daemon  # type: ignore[attr-defined,unused-ignore]
+
+    stopped = bool(daemon.stop(default_home()))
+    render({"stopped": stopped, "home": str(default_home())}, opts)
+
+
+@app.command("status")
+@common_options
+def status(opts: CommonOptions) -> None:
+    """Show whether the workspace server of $MODELPORT_HOME runs, and where.
+
+    Example: modelport server status -o json --query url
+    """
+    from modelport.server import daemon  # type: ignore[attr-defined,unused-ignore]
+
+    server = daemon.status(default_home())
+    if server is None:
+        render({"running": False, "home": str(default_home())}, opts)
+    else:
+        render(_describe(server), opts)
