@@ -1,0 +1,21 @@
+"""The HTTP API under ``/api/v1``: every router is registered from ``ROUTERS``.
+
+Adding a concept = a module with an ``APIRouter`` named ``router`` + one line here.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from modelport.server.api import blobs, health, models, runs, workspaces
+
+PREFIX = "/api/v1"
+
+# (router, whether it requires the bearer token)
+ROUTERS: list[tuple[APIRouter, bool]] = [
+    (health.router, False),
+    (workspaces.router, True),
+    (blobs.router, True),
+    (models.router, True),
+    (runs.router, True),
+]

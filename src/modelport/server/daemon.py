@@ -1,0 +1,158 @@
+"""Start, stop and find the local workspace server (used by ``modelport server …`` and autostart).
+
+A background server is a detached process (its own session) writing to ``HOME/server.log``; it
+announces itself in ``HOME/server.json`` once it accepts connections. ``ensure_running`` holds
+``HOME/server.lock`` so that two first uses start one server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from filelock import FileLock
+
+from modelport.errors import ServerError
+from modelport.server.home import LOCK_FILE, LOG_FILE, ServerInfo, read_info, read_token
+from modelport.server.settings import ServerSettings
+
+__all__ = ["ServerInfo", "ensure_running", "start", "status", "stop"]
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as gone.
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    return True
+
+
+def _healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        return httpx.get(f"{url}/api/v1/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def status(home: Path) -> ServerInfo | None:
+    """The running server of ``home``, or None when none runs (or ``server.json`` is stale)."""
+    info = read_info(home)
+    if info is None or not _alive(info.pid) or not _healthy(info.url):
+        return None
+    return info
+
+
+def start(
+    home: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    database_url: str | None = None,
+    foreground: bool = False,
+) -> ServerInfo:
+    """Start a server for ``home`` (or return the one already running).
+
+    ``foreground=True`` serves in this process until it is stopped, then returns its info.
+    """
+    home = home.expanduser()
+    running = status(home)
+    if running is not None:
+        return running
+    settings = ServerSettings(home=home, host=host, port=port, database_url=database_url)
+    if foreground:
+        from modelport.server.main import serve
+
+        serve(settings)
+        return ServerInfo(url="", pid=os.getpid(), port=port, host=host, token=read_token(home))
+    home.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "modelport.server", "--home", str(home), "--host", host]
+    args += ["--port", str(port)]
+    if database_url:
+        args += ["--database-url", database_url]
+    with open(home / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # setsid: survives the terminal and the calling process
+            close_fds=True,
+        )
+    return _wait_ready(home, proc)
+
+
+def _wait_ready(home: Path, proc: subprocess.Popen[bytes]) -> ServerInfo:
+    deadline = time.monotonic() + START_TIMEOUT
+    delay = 0.02
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        if code is not None:
+            raise ServerError(
+                f"the workspace server exited with code {code} while starting; "
+                f"see {home / LOG_FILE}: {_log_tail(home)}"
+            )
+        info = read_info(home)
+        if info is not None and info.pid == proc.pid and _healthy(info.url):
+            return info
+        time.sleep(delay)  # polling with a deadline, not waiting a fixed time
+        delay = min(delay * 1.5, 0.25)
+    proc.terminate()
+    raise ServerError(
+        f"the workspace server did not start within {START_TIMEOUT:.0f} s; see {home / LOG_FILE}"
+    )
+
+
+def _log_tail(home: Path, lines: int = 3) -> str:
+    try:
+        text = (home / LOG_FILE).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+def stop(home: Path) -> bool:
+    """Stop the server of ``home``; False when none was running."""
+    home = home.expanduser()
+    info = read_info(home)
+    if info is None or not _alive(info.pid):
+        with contextlib.suppress(FileNotFoundError):
+            (home / "server.json").unlink()
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while time.monotonic() < deadline and _alive(info.pid):
+        time.sleep(0.05)
+    if _alive(info.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info.pid, signal.SIGKILL)
+    with contextlib.suppress(FileNotFoundError):
+        (home / "server.json").unlink()
+    return True
+
+
+def ensure_running(home: Path) -> ServerInfo:
+    """The running server of ``home``, starting one if needed (one even if called concurrently)."""
+    home = home.expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(home / LOCK_FILE), timeout=START_TIMEOUT + 10):
+        running = status(home)
+        if running is not None:
+            return running
+        return start(home)

@@ -1,0 +1,86 @@
+"""The server's home directory: token, ``server.json`` and the other files a client looks for."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+TOKEN_FILE = "token"
+INFO_FILE = "server.json"
+LOG_FILE = "server.log"
+LOCK_FILE = "server.lock"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Where a running server answers and how to authenticate to it."""
+
+    url: str
+    pid: int
+    port: int
+    host: str
+    token: str
+
+
+def ensure_token(home: Path) -> str:
+    """Read the token, creating it (mode 0600, exclusively) on first start."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / TOKEN_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return read_token(home)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32))
+        f.flush()
+        os.fsync(f.fileno())
+    return read_token(home)
+
+
+def read_token(home: Path) -> str:
+    return (home / TOKEN_FILE).read_text().strip()
+
+
+def url_for(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):
+        shown = "127.0.0.1"
+    return f"http://{shown}:{port}"
+
+
+def write_info(home: Path, *, host: str, port: int, pid: int) -> None:
+    """Write ``server.json`` atomically so a reader never sees half of it."""
+    data = {"url": url_for(host, port), "pid": pid, "port": port, "host": host}
+    tmp = home / f".{INFO_FILE}.{pid}.tmp"
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, home / INFO_FILE)
+
+
+def read_info(home: Path) -> ServerInfo | None:
+    try:
+        data = json.loads((home / INFO_FILE).read_text())
+        return ServerInfo(
+            url=str(data["url"]),
+            pid=int(data["pid"]),
+            port=int(data["port"]),
+            host=str(data["host"]),
+            token=read_token(home),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remove_info(home: Path, pid: int) -> None:
+    """Remove ``server.json`` if it still describes process ``pid``."""
+    info = read_info(home)
+    if info is not None and info.pid == pid:
+        with contextlib.suppress(FileNotFoundError):
+            (home / INFO_FILE).unlink()
+
+
+def info_dict(info: ServerInfo) -> dict[str, object]:
+    return asdict(info)

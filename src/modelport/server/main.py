@@ -1,0 +1,124 @@
+"""Run one workspace server process: migrate, bind, serve, write ``server.json`` once listening."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from modelport.errors import ModelportError
+from modelport.server import home as home_files
+from modelport.server.app import create_app
+from modelport.server.artifacts import ArtifactStore
+from modelport.server.context import ServerContext
+from modelport.server.settings import SETTINGS, ServerSettings, default_home
+from modelport.server.store import migrate
+from modelport.server.store.db import Store
+
+log = logging.getLogger("modelport.server")
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that announces itself in ``server.json`` once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, settings: ServerSettings, port: int) -> None:
+        super().__init__(config)
+        self._settings = settings
+        self._port = port
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            home_files.write_info(
+                self._settings.home, host=self._settings.host, port=self._port, pid=os.getpid()
+            )
+            log.info("listening on %s", home_files.url_for(self._settings.host, self._port))
+
+
+def build_context(settings: ServerSettings) -> ServerContext:
+    """Open the stores, migrate the schema and clean leftovers: everything before listening."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    token = home_files.ensure_token(settings.home)
+    store = Store(settings.resolved_database_url)
+    migrate.upgrade(store)
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    removed = artifacts.clean_temp()
+    if removed:
+        log.info("removed %d unfinished upload(s) from %s", removed, artifacts.tmp)
+    return ServerContext(settings=settings, store=store, artifacts=artifacts, token=token)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ModelportError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: ServerSettings) -> None:
+    """Serve until SIGTERM/SIGINT; remove ``server.json`` on the way out."""
+    ctx = build_context(settings)
+    sock = _bind(settings.host, settings.port)
+    port = int(sock.getsockname()[1])
+    config = uvicorn.Config(
+        create_app(ctx),
+        log_level="info",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    try:
+        _Server(config, settings, port).run(sockets=[sock])
+    finally:
+        home_files.remove_info(settings.home, os.getpid())
+        ctx.store.dispose()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> ServerSettings:
+    parser = argparse.ArgumentParser(
+        prog="python -m modelport.server", description="Run the modelport workspace server."
+    )
+    for s in SETTINGS:
+        env_value = os.environ.get(s.env)
+        default = env_value if env_value is not None else s.default
+        parser.add_argument(s.flag, dest=s.name, default=default, help=f"{s.help} (${s.env})")
+    args = parser.parse_args(argv)
+    try:
+        port = int(args.port)
+    except ValueError:
+        parser.error(f"--port: {args.port!r} is not a number")
+    return ServerSettings(
+        home=Path(args.home).expanduser() if args.home else default_home(),
+        host=args.host,
+        port=port,
+        database_url=args.database_url or None,
+        artifacts=Path(args.artifacts).expanduser() if args.artifacts else None,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    settings = parse_args(argv)
+    try:
+        serve(settings)
+    except ModelportError as exc:
+        print(f"modelport server: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,72 @@
+"""Settings of the workspace server, declared once as data.
+
+Each setting reaches the server from a command-line flag or an environment variable (the flag wins);
+``docs/server.md`` documents every one of them and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    flag: str
+    env: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "home", "--home", "MODELPORT_HOME", "~/.modelport", "Server home: token, database, logs."
+    ),
+    Setting("host", "--host", "MODELPORT_HOST", "127.0.0.1", "Interface to listen on."),
+    Setting("port", "--port", "MODELPORT_PORT", "0", "TCP port; 0 picks a free one."),
+    Setting(
+        "database_url",
+        "--database-url",
+        "MODELPORT_DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the metadata store; default sqlite:///HOME/db.sqlite.",
+    ),
+    Setting(
+        "artifacts",
+        "--artifacts",
+        "MODELPORT_ARTIFACTS",
+        None,
+        "Directory of the content-addressed artifact store; default HOME/artifacts.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    home: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    database_url: str | None = None
+    artifacts: Path | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        return normalize_database_url(self.database_url or f"sqlite:///{self.home / 'db.sqlite'}")
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.artifacts or self.home / "artifacts"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("MODELPORT_HOME") or "~/.modelport").expanduser()
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg (version 3, the driver we install) for a bare ``postgresql://`` URL."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,8 @@
+"""Every table module, imported once so that ``Base.metadata`` knows the whole schema.
+
+Adding a concept = a module with its tables + one line here + one Alembic revision.
+"""
+
+from modelport.server.store import models, runs, usages, workspaces
+
+__all__ = ["models", "runs", "usages", "workspaces"]

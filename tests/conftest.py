@@ -1,0 +1,178 @@
+"""Shared fixtures: real workspace server processes on loopback, and fresh PostgreSQL databases.
+
+- ``workspace_server`` (module scope): one server with a tmp home; ``.url``, ``.token``, ``.home``,
+  ``.env`` (``MODELPORT_HOME``/``MODELPORT_URL``/``MODELPORT_TOKEN``) and ``.client()``.
+- ``server_factory(database_url=None, home=None, artifacts=None)``: more servers (restarts,
+  several processes on one database); every one is stopped at the end of the test.
+- ``pg_url``: a fresh PostgreSQL database on 127.0.0.1:5432, dropped afterwards; the test is
+  skipped with the reason when no PostgreSQL answers (and gets the ``postgres`` marker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+PG_ADMIN_URL = os.environ.get("MODELPORT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class ServerProcess:
+    """A workspace server subprocess started by the fixtures."""
+
+    home: Path
+    proc: subprocess.Popen[bytes]
+    url: str
+    token: str
+    database_url: str | None = None
+    artifacts: Path | None = None
+    _clients: list[httpx.Client] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "MODELPORT_HOME": str(self.home),
+            "MODELPORT_URL": self.url,
+            "MODELPORT_TOKEN": self.token,
+        }
+
+    def client(self, token: str | None = None, timeout: float = 60.0) -> httpx.Client:
+        """An httpx client with the base URL and the bearer token set (closed at teardown)."""
+        c = httpx.Client(
+            base_url=f"{self.url}/api/v1",
+            headers={"Authorization": f"Bearer {token or self.token}"},
+            timeout=timeout,
+        )
+        self._clients.append(c)
+        return c
+
+    def kill(self) -> None:
+        """kill -9: no chance to clean up."""
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for c in self._clients:
+            c.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def peak_rss_kb(self) -> int:
+        """VmHWM of the server process (peak resident memory), in kB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        raise RuntimeError("VmHWM not found")
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
+
+
+def start_server(
+    home: Path, database_url: str | None = None, artifacts: Path | None = None
+) -> ServerProcess:
+    """Start ``python -m modelport.server`` on a free loopback port; poll until it answers."""
+    home.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        (home / "server.json").unlink()
+    args = [sys.executable, "-m", "modelport.server", "--home", str(home), "--port", "0"]
+    args += ["--host", "127.0.0.1"]
+    if database_url:
+        args += ["--database-url", database_url]
+    if artifacts:
+        args += ["--artifacts", str(artifacts)]
+    with open(home / "server.log", "ab") as log:
+        proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_clean_env()
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log_text = (home / "server.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log_text}")
+        try:
+            info = json.loads((home / "server.json").read_text())
+        except (OSError, ValueError):
+            info = None
+        if info and info.get("pid") == proc.pid:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{info['url']}/api/v1/health", timeout=2).status_code == 200:
+                    token = (home / "token").read_text().strip()
+                    return ServerProcess(home, proc, info["url"], token, database_url, artifacts)
+        time.sleep(0.05)  # poll interval; the loop is bounded by the deadline
+    proc.kill()
+    raise RuntimeError(f"server did not answer within {START_TIMEOUT} s")
+
+
+ServerFactory = Callable[..., ServerProcess]
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
+    started: list[ServerProcess] = []
+
+    def factory(
+        database_url: str | None = None, home: Path | None = None, artifacts: Path | None = None
+    ) -> ServerProcess:
+        server = start_server(
+            home or tmp_path / f"home-{len(started)}", database_url=database_url, artifacts=artifacts
+        )
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def workspace_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = start_server(tmp_path_factory.mktemp("modelport-home"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    psycopg = pytest.importorskip("psycopg")
+    name = f"mp_{uuid.uuid4().hex[:16]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"no PostgreSQL answers at {PG_ADMIN_URL}: {exc}".strip())
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
