@@ -1,0 +1,63 @@
+"""``azureml.core.model``: ``Model.get_model_path`` for entry scripts, over the local model cache.
+
+Lookup (reference spec 1.2): ``$AML_APP_ROOT/azureml-models/<name>/<version>/`` must hold exactly
+one file or folder, whose path is returned; without a version the highest integer version wins;
+otherwise ``./<name>`` in the working directory. There is no workspace to download from here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ["Model"]
+
+
+class ModelNotFound(Exception):
+    """No such model in the local cache."""
+
+
+def _models_dir() -> str:
+    return os.path.join(os.environ.get("AML_APP_ROOT", os.getcwd()), "azureml-models")
+
+
+def _the_one_entry(directory: str) -> str:
+    entries = sorted(os.listdir(directory))
+    if len(entries) != 1:
+        raise ModelNotFound(f"Dir {directory} can contain only 1 file or folder. Found {entries}")
+    return os.path.join(directory, entries[0])
+
+
+class Model:
+    """Only the static lookup that entry scripts call; the registry lives in ``modelport.Model``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(
+            "azureml.core.model.Model inside a service only offers Model.get_model_path(); "
+            "use modelport.Model with a workspace for the registry."
+        )
+
+    @staticmethod
+    def get_model_path(model_name: str, version: int | None = None, _workspace: Any = None) -> str:
+        if version is not None and not isinstance(version, int):
+            raise ValueError("version should be an int")
+        root = os.path.join(_models_dir(), model_name)
+        if version is not None:
+            candidate = os.path.join(root, str(version))
+            if os.path.isdir(candidate):
+                return _the_one_entry(candidate)
+        elif os.path.isdir(root):
+            versions = [
+                int(d)
+                for d in os.listdir(root)
+                if d.isdigit() and os.path.isdir(os.path.join(root, d))
+            ]
+            if versions:
+                return _the_one_entry(os.path.join(root, str(max(versions))))
+        local = os.path.join(os.getcwd(), model_name)
+        if version is None and os.path.exists(local):
+            return local
+        raise ModelNotFound(
+            f"Model {model_name} not found in cache at {_models_dir()} or in current working "
+            f"directory {os.getcwd()}."
+        )

@@ -1,0 +1,95 @@
+"""Sockets, TLS and the supervisor of ``--workers N`` processes."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from typing import Any
+
+from modelport.serving.logs import log
+
+EXIT_OK, EXIT_USAGE, EXIT_INIT, EXIT_CONFIG, EXIT_LISTEN = 0, 2, 3, 4, 5
+
+
+class ConfigError(Exception):
+    """A TLS or auth file problem: one line, exit code 4."""
+
+
+def bind(host: str, port: int, reuse_port: bool = True) -> socket.socket:
+    """A listening TCP socket; SO_REUSEPORT lets independent replica processes share the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("TLS needs both --tls-cert and --tls-key.")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(cert, key)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"TLS file not readable: {exc.filename}") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(
+            f"TLS certificate {cert} and key {key} cannot be used together: {exc}"
+        ) from None
+    return ctx
+
+
+def supervise(argv: list[str], settings: Any) -> int:
+    """Start N single-worker processes on the same port; forward SIGTERM/SIGINT; restart crashed ones."""
+    n = settings.workers
+    cmd = [sys.executable, "-m", "modelport.serving", *argv, "--workers", "1"]
+    children: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for c in children:
+            if c.poll() is None:
+                c.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    children.extend(subprocess.Popen(cmd) for _ in range(n))
+    log.info("started %d worker processes: %s", n, [c.pid for c in children])
+    rc = EXIT_OK
+    while True:
+        alive = False
+        for i, c in enumerate(children):
+            code = c.poll()
+            if code is None:
+                alive = True
+                continue
+            if stopping:
+                continue
+            if code in (EXIT_INIT, EXIT_CONFIG, EXIT_LISTEN, EXIT_USAGE):
+                log.error("worker %d exited with code %d; stopping the others", c.pid, code)
+                rc = code
+                stop(signal.SIGTERM, None)
+                continue
+            log.error("worker %d exited with code %d; starting a new one", c.pid, code)
+            children[i] = subprocess.Popen(cmd)
+            alive = True
+        if not alive:
+            return rc
+        time.sleep(0.2)

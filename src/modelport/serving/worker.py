@@ -1,0 +1,212 @@
+"""One server process: listen, load the entry script and run init(), serve, drain on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+import uvicorn
+from uvicorn.server import ServerState
+
+from modelport import compat
+from modelport.serving import entry_script as es
+from modelport.serving.admission import Admission
+from modelport.serving.app import App, State
+from modelport.serving.batching import Batcher
+from modelport.serving.logs import INIT_REQUEST_ID, REQUEST_ID, log
+from modelport.serving.metrics import Metrics
+from modelport.serving.process import EXIT_INIT, EXIT_OK, tls_context
+from modelport.serving.runner import Runner
+from modelport.serving.swagger import SwaggerDocs
+
+
+def prepare_paths(settings: Any) -> tuple[str, str]:
+    """Working directory, sys.path and AZUREML_* variables as the original sets them (spec 3.5, 8)."""
+    app_root = os.path.abspath(settings.app_root or os.getcwd())
+    path = es.locate(settings.entry_script, settings.source_dir, app_root)
+    source_dir = (
+        os.path.abspath(settings.source_dir) if settings.source_dir else os.path.dirname(path)
+    )
+    for p in (source_dir, app_root):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    os.environ["AML_APP_ROOT"] = app_root
+    os.environ["AZUREML_ENTRY_SCRIPT"] = path
+    os.environ["AZUREML_SOURCE_DIRECTORY"] = source_dir
+    if settings.model_dir:
+        os.environ["AZUREML_MODEL_DIR"] = os.path.abspath(settings.model_dir)
+    os.chdir(app_root)
+    return path, source_dir
+
+
+def load_and_init(path: str) -> es.EntryScript:
+    """Runs in a thread: import the script, call a plain init(); print lines get the init request id."""
+    REQUEST_ID.set(INIT_REQUEST_ID)
+    script = es.load(path)
+    if not script.init_is_async:
+        script.init()
+    return script
+
+
+class Worker:
+    def __init__(self, settings: Any, auth: Any = None) -> None:
+        self.s = settings
+        self.auth = auth
+        self.metrics = Metrics()
+        self.state = State()
+        self.admission = Admission(settings.max_concurrent_requests, settings.max_queue_wait_ms / 1000,
+                                   settings.max_queue_length, self.metrics)  # fmt: skip
+        self.server_state = ServerState()
+        self.servers: list[asyncio.AbstractServer] = []
+        self.stop = asyncio.Event()
+
+    def _factory(self, app: App) -> Any:
+        config = uvicorn.Config(app, http="httptools", loop="none", lifespan="off", interface="asgi3",
+                                access_log=False, server_header=False, proxy_headers=False, log_config=None,
+                                timeout_keep_alive=int(max(1, self.s.keep_alive)), h11_max_incomplete_event_size=None)  # fmt: skip
+        config.load()
+        return lambda: config.http_protocol_class(
+            config=config, server_state=self.server_state, app_state={}
+        )  # type: ignore[call-arg]
+
+    async def serve(self, main_sock: socket.socket, health_sock: socket.socket | None) -> int:
+        loop = asyncio.get_running_loop()
+        ssl_ctx = tls_context(self.s.tls_cert, self.s.tls_key)
+        main_factory = self._factory(
+            App(self.s, self.state, self.metrics, self.admission, self.auth)
+        )
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        if health_sock is not None:
+            health_app = App(self.s, self.state, self.metrics, self.admission, None, role="health")
+            self.servers.append(
+                await loop.create_server(self._factory(health_app), sock=health_sock, backlog=256)
+            )
+        else:
+            self.servers.append(
+                await loop.create_server(main_factory, sock=main_sock, ssl=ssl_ctx, backlog=2048)
+            )
+        log.info("pid %d listening on %s:%d%s", os.getpid(), *main_sock.getsockname()[:2],
+                 " after init()" if health_sock is not None else "")  # fmt: skip
+        code = await self._start_script(loop)
+        if code != EXIT_OK:
+            return code
+        if health_sock is not None and not self.stop.is_set():
+            self.servers.append(
+                await loop.create_server(main_factory, sock=main_sock, ssl=ssl_ctx, backlog=2048)
+            )
+        await self.stop.wait()
+        return await self.drain()
+
+    async def _start_script(self, loop: asyncio.AbstractEventLoop) -> int:
+        t0 = time.perf_counter()
+        try:
+            path, source_dir = prepare_paths(self.s)
+            compat.install()
+            init_task: asyncio.Future[es.EntryScript] = loop.run_in_executor(
+                None, load_and_init, path
+            )
+            stop_task: asyncio.Future[Any] = asyncio.ensure_future(self.stop.wait())
+            done, _ = await asyncio.wait(
+                [init_task, stop_task], return_when=asyncio.FIRST_COMPLETED
+            )
+            if init_task not in done:
+                log.info("stopped before init() finished")
+                os._exit(EXIT_OK)  # the init thread cannot be interrupted
+            stop_task.cancel()
+            script = init_task.result()
+            if script.init_is_async:
+                REQUEST_ID.set(INIT_REQUEST_ID)
+                await script.init()
+                REQUEST_ID.set(None)
+        except es.EntryScriptError as exc:
+            log.error("entry script failed to load: %s", exc)
+            return EXIT_INIT
+        except BaseException:
+            log.error("init() failed:\n%s\nModel directory %s:\n%s", traceback.format_exc().rstrip(),
+                      os.environ.get("AZUREML_MODEL_DIR", ""), es.dir_tree(os.environ.get("AZUREML_MODEL_DIR")))  # fmt: skip
+            return EXIT_INIT
+        self._wire(script, [source_dir, os.getcwd()])
+        self.state.ready = True
+        self.metrics.ready = 1
+        log.info("init() finished in %.3f s; %s run(), input mode %s%s", time.perf_counter() - t0,
+                 "async" if script.is_async else "thread-pool", script.mode,
+                 f", batching {script.batch[0]} / {script.batch[1] * 1000:g} ms" if script.batch else "")  # fmt: skip
+        return EXIT_OK
+
+    def _wire(self, script: es.EntryScript, dirs: list[str]) -> None:
+        s = self.s
+        self.state.script = script
+        self.state.swagger = SwaggerDocs(
+            script, dirs, s.service_name, s.service_version, s.service_path_prefix
+        )
+        runner = Runner(script.run, script.is_async, s.threads, s.scoring_timeout_ms, self.admission.release,
+                        self.metrics.run_time.observe)  # fmt: skip
+        self.state.runner = runner
+        if script.batch is not None:
+
+            async def call(values: list[Any], rids: list[str]) -> tuple[Any, float]:
+                result: tuple[Any, float] = await runner.invoke(rids[0], (values,), {})
+                return result
+
+            def on_batch(size: int, reason: str) -> None:
+                self.metrics.batch_size.observe(size)
+                self.metrics.batches[reason] += 1
+
+            batcher = Batcher(script.batch[0], script.batch[1], call, self.admission.acquire_unbounded,
+                              self.admission.release, s.max_queue_length, s.max_queue_wait_ms / 1000, on_batch)  # fmt: skip
+            batcher.start()
+            self.state.batcher = batcher
+
+    async def drain(self) -> int:
+        """Stop listening, answer open connections with Connection: close for a while, finish, exit 0."""
+        deadline = time.monotonic() + self.s.graceful_timeout
+        log.info(
+            "SIGTERM: draining (grace %.1f s, deadline %.1f s)",
+            self.s.drain_grace,
+            self.s.graceful_timeout,
+        )
+        for server in self.servers:
+            server.close()
+        self.state.draining = True
+        grace_end = min(deadline, time.monotonic() + self.s.drain_grace)
+        while time.monotonic() < grace_end and self.server_state.connections:
+            await asyncio.sleep(0.05)
+        for conn in list(self.server_state.connections):
+            conn.shutdown()
+        while (
+            self.server_state.connections or self.server_state.tasks
+        ) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        left = len(self.server_state.tasks)
+        if left:
+            log.warning("graceful timeout: %d request(s) still running are abandoned", left)
+        if self.state.runner is not None:
+            self.state.runner.shutdown()
+        log.info("drained; exiting")
+        return EXIT_OK
+
+
+def run(
+    settings: Any, main_sock: socket.socket, health_sock: socket.socket | None, auth: Any = None
+) -> int:
+    worker = Worker(settings, auth)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        code = asyncio.run(worker.serve(main_sock, health_sock))
+    else:
+        code = uvloop.run(worker.serve(main_sock, health_sock))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # threads still inside a timed-out run() must not keep the process alive
+    if threading.active_count() > 1:
+        os._exit(code)
+    return code
