@@ -8,21 +8,22 @@ The HTTP client behaviour (state, run, get_logs, update, delete) comes from
 
 from __future__ import annotations
 
+from modelport.sdk.webservice import Webservice
 from modelport.specs.deployment import DeploymentConfig
 from modelport.specs.factories import make_deploy_configuration
 from modelport.specs.fields import ACI, LOCAL
 
-__all__ = ["AciWebservice", "DeploymentConfig", "LocalWebservice"]
+__all__ = ["AciWebservice", "DeploymentConfig", "LocalWebservice", "Webservice"]
 
 
-class LocalWebservice:
+class LocalWebservice(Webservice):
     """A service on this machine (``computeType: local``)."""
 
     _compute_type = LOCAL
     deploy_configuration = staticmethod(make_deploy_configuration(LOCAL))
 
 
-class AciWebservice:
+class AciWebservice(Webservice):
     """An ACI-style service: one resource-limited instance on this machine (``computeType: ACI``)."""
 
     _compute_type = ACI

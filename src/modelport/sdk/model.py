@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelport.errors import NotFound, UserError
 from modelport.sdk import _model_files
+from modelport.sdk import deploy as _deploy
 from modelport.sdk._http import seg
 
 if TYPE_CHECKING:
@@ -321,6 +322,7 @@ class Model:
     # Model.deploy / profile / package come with the deployments issue: define them in their own
     # module (e.g. sdk/_deploy.py) and attach them here with one line each, e.g.
     #     deploy = staticmethod(_deploy.deploy)
+    deploy = staticmethod(_deploy.deploy)
 
 
 # -- helpers shared with Run.register_model ---------------------------------------------------
