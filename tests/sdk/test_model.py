@@ -100,7 +100,7 @@ def test_download_refuses_to_overwrite_unless_exist_ok(
     target = tmp_path / "dl"
     path = Path(model.download(target))
     assert path == target / "model.pkl" and path.read_bytes() == model_file.read_bytes()
-    with pytest.raises(UserError, match="File already exists. To overwrite, set exist_ok to True"):
+    with pytest.raises(UserError, match=r"File already exists\. To overwrite, set exist_ok to True"):
         model.download(target)
     path.write_bytes(b"changed")
     assert Path(model.download(target, exist_ok=True)).read_bytes() == model_file.read_bytes()
