@@ -1,0 +1,184 @@
+"""The reconciler's view of the target driver: ReplicaSetSpec in, plain observations out.
+
+The only module of the deploy code that knows ``modelport.targets``; it maps a revision and its
+deployment configuration to a ReplicaSetSpec and the driver's reports to what the rollout needs.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelport.targets.base import LivenessProbe, ObservedRevision, ReplicaSetSpec, TargetDriver
+
+if TYPE_CHECKING:
+    from modelport.server.store.services import Service
+
+# Causes that only mean "not yet": the rollout keeps waiting (Unschedulable has its own timeout).
+PENDING_CAUSES = ("Unschedulable",)
+
+
+@dataclass
+class ReplicaPlan:
+    """What to run for one revision (built by the rollout from the store)."""
+
+    workspace: str
+    service: str
+    revision: int
+    python: str
+    app_root: str
+    entry_script: str
+    port: int
+    env: dict[str, str]
+    config: dict[str, Any]  # the revision's deployment config JSON (v1 camelCase)
+    log_dir: str = ""
+    auth_file: str | None = None
+
+    @property
+    def key(self) -> str:
+        return service_key(self.workspace, self.service)
+
+    @property
+    def replicas(self) -> int:
+        return int(self.config.get("numReplicas") or 1)
+
+    @property
+    def initial_delay(self) -> float:
+        probe = self.config.get("livenessProbeRequirements") or {}
+        return float(probe.get("initialDelaySeconds") or 0)
+
+    def spec(self) -> ReplicaSetSpec:
+        resources = self.config.get("containerResourceRequirements") or {}
+        probe = self.config.get("livenessProbeRequirements") or {}
+        liveness = LivenessProbe(
+            period_seconds=float(probe.get("periodSeconds", 5)),
+            timeout_seconds=float(probe.get("timeoutSeconds", 2)),
+            failure_threshold=int(probe.get("failureThreshold", 3)),
+            success_threshold=int(probe.get("successThreshold", 1)),
+            initial_delay_seconds=float(probe.get("initialDelaySeconds", 0)),
+        )
+        argv = ["--entry-script", self.entry_script, "--app-root", self.app_root]
+        argv += ["--source-dir", self.app_root]
+        if self.env.get("MODELPORT_MODEL_DIR"):
+            argv += ["--model-dir", self.env["MODELPORT_MODEL_DIR"]]
+        if self.config.get("maxConcurrentRequestsPerContainer"):
+            argv += [
+                "--max-concurrent-requests",
+                str(self.config["maxConcurrentRequestsPerContainer"]),
+            ]
+        if self.config.get("maxQueueWaitMs"):
+            argv += ["--max-queue-wait-ms", str(self.config["maxQueueWaitMs"])]
+        return ReplicaSetSpec(
+            service=self.key,
+            revision=self.revision,
+            working_dir=self.app_root,
+            argv=tuple(argv),
+            env=dict(self.env),
+            replicas=self.replicas,
+            port=self.port or None,
+            python=self.python,
+            cpu_cores=_float(resources.get("cpu")),
+            memory_gb=_float(resources.get("memoryInGB")),
+            liveness=liveness,
+            auth_file=self.auth_file,
+        )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def service_key(workspace: str, name: str) -> str:
+    return f"{workspace}/{name}"
+
+
+@dataclass
+class Observation:
+    """One revision as the rollout and the supervisor need it."""
+
+    ready: bool
+    ready_count: int = 0
+    failure: str | None = None  # a typed failure code, final for a rollout
+    pending: str | None = None  # a "not yet" code (Unschedulable)
+    message: str | None = None
+    log_lines: list[str] = field(default_factory=list)
+    unknown: bool = False  # the driver runs nothing for this revision
+    restarts: int = 0
+
+
+class DriverAdapter:
+    """Wraps the local driver (created lazily so that importing the server stays cheap)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self._driver: TargetDriver | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def driver(self) -> TargetDriver:
+        with self._lock:
+            if self._driver is None:
+                from modelport.targets.local import LocalDriver
+
+                self._driver = LocalDriver(self.run_dir)
+            return self._driver
+
+    def adopt(self) -> list[str]:
+        return self.driver.adopt()
+
+    def close(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
+
+    def apply(self, plan: ReplicaPlan) -> int:
+        return self.driver.apply(plan.spec())
+
+    def observe(self, workspace: str, name: str, revision: int) -> Observation:
+        observed = self.driver.observe(service_key(workspace, name))
+        rev = observed.revision(revision)
+        if rev is None:
+            return Observation(ready=False, unknown=True, log_lines=list(observed.log_tail))
+        return _observation(rev, list(observed.log_tail))
+
+    def retire(self, workspace: str, name: str, revision: int) -> None:
+        self.driver.retire(service_key(workspace, name), revision, wait=True)
+
+    def retire_others(self, workspace: str, name: str, keep: int) -> None:
+        key = service_key(workspace, name)
+        for rev in self.driver.observe(key).revisions:
+            if rev.revision != keep:
+                self.driver.retire(key, rev.revision, wait=True)
+
+    def delete(self, workspace: str, name: str) -> None:
+        self.driver.delete(service_key(workspace, name))
+
+    def logs(self, service: Service, num_lines: int) -> str:
+        return self.driver.logs(service_key(service.workspace, service.name), num_lines)
+
+    def replicas(self, service: Service) -> list[dict[str, Any]]:
+        observed = self.driver.observe(service_key(service.workspace, service.name), log_lines=0)
+        return [
+            {"pid": r.pid, "revision": r.revision, "ready": r.ready, "restarts": r.restarts}
+            for rev in observed.revisions
+            for r in rev.replicas
+        ]
+
+    def scoring_uri(self, service: Service) -> str:
+        return f"http://127.0.0.1:{service.port}/score"
+
+
+def _observation(rev: ObservedRevision, tail: list[str]) -> Observation:
+    restarts = sum(r.restarts for r in rev.replicas)
+    if rev.ready:
+        return Observation(True, rev.ready_replicas, restarts=restarts)
+    cause = rev.cause or next((r.cause for r in rev.replicas if r.cause is not None), None)
+    if cause is None:
+        return Observation(False, rev.ready_replicas, log_lines=tail, restarts=restarts)
+    lines = list(cause.details) or tail
+    if cause.code in PENDING_CAUSES:
+        return Observation(False, rev.ready_replicas, pending=cause.code, message=cause.message,
+                           log_lines=lines, restarts=restarts)  # fmt: skip
+    return Observation(False, rev.ready_replicas, failure=cause.code, message=cause.message,
+                       log_lines=lines, restarts=restarts)  # fmt: skip

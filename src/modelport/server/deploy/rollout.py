@@ -1,0 +1,437 @@
+"""Reconcile steps for one operation: roll a revision out (Deploy/Update/Reload) or delete.
+
+Each step is written to the store before it acts and confirmed after, and each is idempotent, so
+an operation interrupted at any point (kill -9 of the server) is finished by running it again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from modelport.environments.build import ensure_built
+from modelport.environments.spec import from_azure_json
+from modelport.errors import ModelportError
+from modelport.server.deploy import approot, nocode, records
+from modelport.server.deploy.context import DeployContext
+from modelport.server.deploy.driver import Observation, ReplicaPlan
+from modelport.server.deploy.models import ModelInfo, resolve
+from modelport.server.deploy.requests import CURATED_FOR
+from modelport.server.store.base import utcnow
+from modelport.server.store.services import (
+    DELETE,
+    FAILED,
+    HEALTHY,
+    REV_FAILED,
+    REV_PREPARED,
+    REV_READY,
+    REV_RETIRED,
+    REV_STARTING,
+    RUNNING,
+    SUCCEEDED,
+    TRANSITIONING,
+    UNHEALTHY,
+    UNSCHEDULABLE,
+    Operation,
+    Revision,
+    Service,
+)
+
+# How long a new revision may take to become ready (after its liveness initial delay).
+STARTUP_TIMEOUT_S = float(os.environ.get("MODELPORT_STARTUP_TIMEOUT", "180"))
+# How long a service may stay Unschedulable before it is Failed (the original: 5 minutes).
+SCHEDULING_TIMEOUT_S = float(os.environ.get("MODELPORT_SCHEDULING_TIMEOUT", "300"))
+POLL_S = 0.2
+
+
+class StepFailed(Exception):
+    """A rollout step failed with a typed cause (docs/deploy.md's error codes)."""
+
+    def __init__(self, code: str, message: str, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details or []
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details[-50:]}
+
+
+@dataclass
+class Ids:
+    service_id: int
+    op_id: str
+
+
+def run_operation(dctx: DeployContext, ids: Ids, alive: Callable[[], bool]) -> None:
+    """Drive one Running operation to its end."""
+    with dctx.server.store.read() as s:
+        op = s.get(Operation, ids.op_id)
+        if op is None or op.state != RUNNING:
+            return
+        kind = op.kind
+    if kind == DELETE:
+        _delete(dctx, ids)
+    else:
+        _rollout(dctx, ids, alive)
+
+
+# -- rollout ---------------------------------------------------------------------------------
+
+
+def _rollout(dctx: DeployContext, ids: Ids, alive: Callable[[], bool]) -> None:
+    store = dctx.server.store
+    with store.read() as s:
+        service = s.get(Service, ids.service_id)
+        op = s.get(Operation, ids.op_id)
+        assert service is not None and op is not None
+        number = op.target_revision or service.desired_revision
+        rev = records.revision(s, service, number)
+        assert rev is not None
+        ws, name = service.workspace, service.name
+        models = resolve(s, ws, list(rev.models))
+    log = dctx.log_writer(ws, name)
+    if rev.status == REV_READY and service.current_revision == number:
+        _finish_success(dctx, ids, number, log)
+        return
+    if rev.status == REV_FAILED:
+        _finish_failure(dctx, ids, number, None, log)
+        return
+    log(f"{op.kind} operation {op.id}: revision {number} of service {name}")
+    try:
+        plan = _prepare(dctx, ids, service, rev, models, log)
+        _start_and_wait(dctx, ids, plan, log, alive)
+    except StepFailed as failure:
+        log(f"{failure.code}: {failure.message}")
+        _finish_failure(dctx, ids, number, failure, log)
+        return
+    _finish_success(dctx, ids, number, log)
+
+
+def _set(dctx: DeployContext, ids: Ids, step: str, **service_columns: Any) -> None:
+    """Record the step about to run (and any service columns) in one transaction."""
+    with dctx.server.store.write() as s:
+        op = s.get(Operation, ids.op_id)
+        if op is not None:
+            op.step = step
+        if service_columns:
+            service = s.get(Service, ids.service_id)
+            if service is not None:
+                for key, value in service_columns.items():
+                    setattr(service, key, value)
+
+
+def _prepare(
+    dctx: DeployContext,
+    ids: Ids,
+    service: Service,
+    rev: Revision,
+    models: list[ModelInfo],
+    log: Callable[[str], None],
+) -> ReplicaPlan:
+    ws, name, number = service.workspace, service.name, rev.number
+    _set(dctx, ids, "layout")
+    generated: dict[str, str] = {}
+    entry = (rev.inference_config or {}).get("entryScript")
+    if rev.no_code:
+        plan = nocode.plan_no_code([m.as_json() for m in models], CURATED_FOR)
+        generated[nocode.SCRIPT_NAME] = plan.script
+        entry = nocode.SCRIPT_NAME
+        log(f"No-code deployment of a {plan.framework} model with a built-in entry script.")
+    rev_dir = approot.revision_dir(dctx.services_root, ws, name, number)
+    app_dir = approot.lay_out(
+        rev_dir / "app",
+        [m.as_layout() for m in models],
+        [approot.FileEntry(f["path"], f["sha256"], f.get("size", 0)) for f in rev.source_files],
+        dctx.server.artifacts.path,
+        generated,
+    )
+    log(
+        f"App root ready: {app_dir} ({len(models)} model(s), {len(rev.source_files)} source file(s))."
+    )
+
+    _set(dctx, ids, "environment")
+    spec = from_azure_json(rev.environment or {"name": "AzureML-Minimal"})
+    log(f"Environment {spec.name}: resolving and building (or reusing) it.")
+    try:
+        built = ensure_built(spec, dctx.env_cache, log, lock=rev.environment_lock)
+    except ModelportError as exc:
+        raise StepFailed("EnvironmentBuildFailed", str(exc), _tail(dctx, ws, name)) from None
+    with dctx.server.store.write() as s:
+        row = s.get(Revision, rev.id)
+        if row is not None:
+            row.environment_key, row.environment_lock = built.key, built.lock
+            row.status = REV_PREPARED
+
+    _set(dctx, ids, "auth")
+    with dctx.server.store.read() as s:
+        svc = s.get(Service, ids.service_id)
+        assert svc is not None
+        settings = records.auth_settings(svc, dctx.box)
+        port = svc.port
+    auth_file = dctx.write_auth_file(ws, name, settings)
+    env_vars = {
+        **spec.environment_variables,
+        "AML_APP_ROOT": str(app_dir),
+        "AZUREML_SOURCE_DIRECTORY": str(app_dir),
+        "AZUREML_MODEL_DIR": str(app_dir / approot.model_dir_env(m.as_layout() for m in models)),
+        "MODELPORT_MODEL_DIR": str(app_dir / approot.model_dir_env(m.as_layout() for m in models)),
+        "AZUREML_ENTRY_SCRIPT": str(entry),
+    }
+    return ReplicaPlan(
+        workspace=ws,
+        service=name,
+        revision=number,
+        python=str(built.python),
+        app_root=str(app_dir),
+        entry_script=str(entry),
+        port=int(port or 0),
+        env=env_vars,
+        config=dict(rev.deployment_config or {}),
+        log_dir=str(rev_dir / "logs"),
+        auth_file=None if auth_file is None else str(auth_file),
+    )
+
+
+class _Interrupted(BaseException):
+    """The server is stopping: leave the operation Running for the next start to resume."""
+
+
+def _start_and_wait(
+    dctx: DeployContext, ids: Ids, plan: ReplicaPlan, log: Callable[[str], None], alive: Any
+) -> None:
+    _set(dctx, ids, "start")
+    with dctx.server.store.write() as s:
+        row = s.scalar(
+            select(Revision).where(
+                Revision.service_id == ids.service_id, Revision.number == plan.revision
+            )
+        )
+        if row is not None:
+            row.status = REV_STARTING
+    log(f"Starting {plan.replicas} replica(s) of revision {plan.revision} on port {plan.port}.")
+    try:
+        dctx.driver.apply(plan)
+    except StepFailed:
+        raise
+    except ModelportError as exc:
+        raise StepFailed("CrashedAtStart", str(exc)) from None
+    _set(dctx, ids, "wait")
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S + plan.initial_delay
+    pending_since: float | None = None
+    while True:
+        obs: Observation = dctx.driver.observe(plan.workspace, plan.service, plan.revision)
+        if obs.ready:
+            if pending_since is not None:
+                _set(dctx, ids, "wait", state=TRANSITIONING, state_since=utcnow())
+            log(f"Revision {plan.revision}: {obs.ready_count} replica(s) ready.")
+            return
+        if obs.failure is not None:
+            raise StepFailed(obs.failure, obs.message or obs.failure, obs.log_lines)
+        now = time.monotonic()
+        if obs.pending == "Unschedulable":
+            if pending_since is None:
+                # Unschedulable while the machine lacks the cpu/memory; Failed after the timeout.
+                pending_since = now
+                log(f"Unschedulable: {obs.message}")
+                _set(dctx, ids, "schedule", state=UNSCHEDULABLE, state_since=utcnow())
+            if now - pending_since > SCHEDULING_TIMEOUT_S:
+                raise StepFailed(
+                    "Unschedulable",
+                    "Couldn't schedule the service because this machine didn't have the "
+                    f"resources after trying for {SCHEDULING_TIMEOUT_S:g} s: {obs.message}",
+                    obs.log_lines,
+                )
+            deadline = now + STARTUP_TIMEOUT_S + plan.initial_delay
+        elif now > deadline:
+            raise StepFailed(
+                "Timeout",
+                f"Revision {plan.revision} did not become ready within "
+                f"{STARTUP_TIMEOUT_S + plan.initial_delay:.0f} s",
+                obs.log_lines,
+            )
+        if not alive():
+            raise _Interrupted()
+        time.sleep(POLL_S)
+
+
+def _finish_success(dctx: DeployContext, ids: Ids, number: int, log: Callable[[str], None]) -> None:
+    store = dctx.server.store
+    with store.write() as s:
+        service = s.get(Service, ids.service_id)
+        op = s.get(Operation, ids.op_id)
+        assert service is not None and op is not None
+        for rev in s.scalars(select(Revision).where(Revision.service_id == service.id)):
+            if rev.number == number:
+                rev.status = REV_READY
+            elif rev.status not in (REV_FAILED, REV_RETIRED):
+                rev.status = REV_RETIRED
+        service.current_revision = number
+        service.desired_revision = number
+        service.state, service.error, service.state_since = HEALTHY, None, utcnow()
+        service.scoring_uri = dctx.driver.scoring_uri(service)
+        op.step = "retire"
+        ws, name = service.workspace, service.name
+    # Old revisions drain only now that the new one serves (zero-downtime update).
+    dctx.driver.retire_others(ws, name, keep=number)
+    _prune(dctx, ws, name, keep=number)
+    with store.write() as s:
+        service = s.get(Service, ids.service_id)
+        op = s.get(Operation, ids.op_id)
+        assert service is not None and op is not None
+        op.state, op.end_time, op.step = SUCCEEDED, utcnow(), None
+        records.sync_usages(s, service)
+    log(f"Service {name} is Healthy on revision {number}; operation Succeeded.")
+
+
+def _finish_failure(
+    dctx: DeployContext,
+    ids: Ids,
+    number: int,
+    failure: StepFailed | None,
+    log: Callable[[str], None],
+) -> None:
+    store = dctx.server.store
+    with store.write() as s:
+        service = s.get(Service, ids.service_id)
+        op = s.get(Operation, ids.op_id)
+        assert service is not None and op is not None
+        rev = records.revision(s, service, number)
+        if rev is not None:
+            rev.status = REV_FAILED
+        if failure is not None:
+            op.error = failure.as_json()
+        op.step = "rollback"
+        ws, name = service.workspace, service.name
+    # The failed revision's replicas go; the serving one (if any) is left alone.
+    dctx.driver.retire(ws, name, number)
+    with store.write() as s:
+        service = s.get(Service, ids.service_id)
+        op = s.get(Operation, ids.op_id)
+        assert service is not None and op is not None
+        error = op.error or {"code": "Failed", "message": "deployment failed", "details": []}
+        if service.current_revision is not None and service.current_revision != number:
+            service.desired_revision = service.current_revision
+            service.state = (
+                HEALTHY
+                if dctx.driver.observe(ws, name, service.current_revision).ready
+                else UNHEALTHY
+            )
+            service.error = None
+            log(f"Revision {number} failed; revision {service.current_revision} keeps serving.")
+        else:
+            service.state, service.error = FAILED, error
+        service.state_since = utcnow()
+        op.state, op.end_time, op.step, op.error = FAILED, utcnow(), None, error
+        records.sync_usages(s, service)
+
+
+def _prune(dctx: DeployContext, ws: str, name: str, keep: int) -> None:
+    """Remove app roots of revisions that no longer run (the newest two stay for diagnosis)."""
+    base = dctx.service_dir(ws, name)
+    for child in sorted(base.glob("rev-*")):
+        try:
+            n = int(child.name.split("-", 1)[1].split(".")[0])
+        except ValueError:
+            continue
+        if n < keep - 1:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _tail(dctx: DeployContext, ws: str, name: str, n: int = 40) -> list[str]:
+    path = dctx.service_dir(ws, name) / "deploy.log"
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
+    except FileNotFoundError:
+        return []
+
+
+# -- delete ----------------------------------------------------------------------------------
+
+
+def _delete(dctx: DeployContext, ids: Ids) -> None:
+    store = dctx.server.store
+    with store.read() as s:
+        service = s.get(Service, ids.service_id)
+        if service is None:
+            ws = name = ""
+        else:
+            ws, name = service.workspace, service.name
+    _set(dctx, ids, "stop")
+    if service is not None:
+        dctx.driver.delete(ws, name)
+        shutil.rmtree(dctx.service_dir(ws, name), ignore_errors=True)
+    with store.write() as s:
+        service = s.get(Service, ids.service_id)
+        if service is not None:
+            records.forget_usages(s, service.workspace, service.name)
+            s.delete(service)
+        op = s.get(Operation, ids.op_id)
+        if op is not None:
+            op.state, op.end_time, op.step = SUCCEEDED, utcnow(), None
+
+
+# -- supervision of running services ------------------------------------------------------------
+
+
+def supervise(dctx: DeployContext, service_id: int) -> None:
+    """Healthy ⇄ Unhealthy from what the driver sees; Failed when it gave up (crash loop)."""
+    with dctx.server.store.read() as s:
+        service = s.get(Service, service_id)
+        if service is None or service.current_revision is None:
+            return
+        if service.state not in (HEALTHY, UNHEALTHY):
+            return
+        ws, name, number, state = (
+            service.workspace, service.name, service.current_revision, service.state,
+        )  # fmt: skip
+    obs = dctx.driver.observe(ws, name, number)
+    if obs.unknown:
+        # The driver has no replicas for the serving revision (e.g. after a reboot): start it again.
+        dctx.log_writer(ws, name)(f"Revision {number} is not running; starting it again.")
+        with dctx.server.store.read() as s:
+            service = s.get(Service, service_id)
+            rev = records.revision(s, service, number) if service else None
+        if service is not None and rev is not None:
+            try:
+                models = _models_for(dctx, service, rev)
+                plan = _prepare(dctx, _NoOp(service_id), service, rev, models, lambda _l: None)
+                dctx.driver.apply(plan)
+            except (StepFailed, ModelportError) as exc:
+                dctx.log_writer(ws, name)(f"Restart failed: {exc}")
+        new_state, error = UNHEALTHY, None
+    elif obs.failure == "CrashLoop":
+        # the driver keeps restarting with backoff; after repeated crashes the service is Failed
+        new_state = FAILED
+        error = {
+            "code": obs.failure,
+            "message": obs.message or obs.failure,
+            "details": obs.log_lines[-50:],
+        }
+    else:
+        new_state, error = (HEALTHY if obs.ready else UNHEALTHY), None
+    if new_state == state:
+        return
+    dctx.log_writer(ws, name)(
+        f"Service state {state} -> {new_state}" + (f": {obs.message}" if obs.message else "")
+    )
+    with dctx.server.store.write() as s:
+        service = s.get(Service, service_id)
+        if service is not None and service.state == state:
+            running = records.running_operation(s, service)
+            if running is None:
+                service.state, service.error, service.state_since = new_state, error, utcnow()
+
+
+def _models_for(dctx: DeployContext, service: Service, rev: Revision) -> list[ModelInfo]:
+    with dctx.server.store.read() as s:
+        return resolve(s, service.workspace, list(rev.models))
+
+
+class _NoOp(Ids):
+    def __init__(self, service_id: int) -> None:
+        super().__init__(service_id, "")

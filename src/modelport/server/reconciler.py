@@ -1,0 +1,192 @@
+"""The reconciler: a background loop in every server process that drives services to their desired
+state. It is the only writer of service state (docs/deploy.md, DESIGN.md).
+
+Work is claimed through the database: each service row carries a lease (owner, until). A process
+claims services whose lease is free, expired, or held by a dead process on this host, renews its
+own leases on every pass, and on PostgreSQL takes the rows with ``FOR UPDATE SKIP LOCKED`` so
+several server processes never drive the same service at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from modelport.server.deploy import rollout
+from modelport.server.deploy.context import DeployContext
+from modelport.server.store.base import utcnow
+from modelport.server.store.services import RUNNING, Operation, Service
+
+LEASE_SECONDS = 15.0
+PASS_SECONDS = float(os.environ.get("MODELPORT_RECONCILE_INTERVAL", "1.0"))
+_log = logging.getLogger("modelport.reconciler")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Reconciler:
+    def __init__(self, dctx: DeployContext) -> None:
+        self.dctx = dctx
+        self.host = socket.gethostname()
+        self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._workers: dict[int, threading.Thread] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="modelport-reconciler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for worker in list(self._workers.values()):
+            worker.join(timeout)
+        self._release()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def alive(self) -> bool:
+        return not self._stop.is_set()
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            # Re-attach to replicas that outlived the previous server process.
+            self.dctx.driver.adopt()
+        except Exception:
+            _log.exception("adopting running replicas failed")
+        while not self._stop.is_set():
+            try:
+                self.reconcile_once()
+            except Exception:
+                _log.exception("reconcile pass failed")
+            self._wake.wait(PASS_SECONDS)
+            self._wake.clear()
+
+    def reconcile_once(self) -> None:
+        for service_id in self._claim():
+            worker = self._workers.get(service_id)
+            if worker is not None and worker.is_alive():
+                continue
+            self._workers.pop(service_id, None)
+            op_id = self._running_operation(service_id)
+            if op_id is not None:
+                self._spawn(service_id, op_id)
+            else:
+                try:
+                    rollout.supervise(self.dctx, service_id)
+                except Exception:
+                    _log.exception("supervising service %s failed", service_id)
+
+    def _spawn(self, service_id: int, op_id: str) -> None:
+        ids = rollout.Ids(service_id, op_id)
+
+        def work() -> None:
+            try:
+                rollout.run_operation(self.dctx, ids, self.alive)
+            except rollout._Interrupted:
+                pass
+            except Exception:
+                _log.exception("operation %s failed unexpectedly", op_id)
+                self._fail(ids)
+            finally:
+                self._wake.set()
+
+        thread = threading.Thread(target=work, name=f"modelport-op-{op_id[:8]}", daemon=True)
+        self._workers[service_id] = thread
+        thread.start()
+
+    def _fail(self, ids: rollout.Ids) -> None:
+        """A bug in a step must not leave the operation Running for ever (and the service 409)."""
+        failure = rollout.StepFailed(
+            "InternalError", "the deployment failed inside the server; see the server log"
+        )
+        try:
+            rollout._finish_failure(self.dctx, ids, self._target(ids), failure, lambda _l: None)
+        except Exception:
+            _log.exception("recording the failure of operation %s failed", ids.op_id)
+
+    def _target(self, ids: rollout.Ids) -> int:
+        with self.dctx.server.store.read() as s:
+            op = s.get(Operation, ids.op_id)
+            return int(op.target_revision or 0) if op is not None else 0
+
+    # -- database work ---------------------------------------------------------------------------
+    def _running_operation(self, service_id: int) -> str | None:
+        with self.dctx.server.store.read() as s:
+            service = s.get(Service, service_id)
+            if service is None:
+                return None
+            op = s.scalar(
+                select(Operation.id).where(
+                    Operation.workspace == service.workspace,
+                    Operation.service_name == service.name,
+                    Operation.state == RUNNING,
+                )
+            )
+            return op
+
+    def _claim(self) -> list[int]:
+        """Claim free or expired leases, renew ours; returns the ids this process drives now."""
+        now = utcnow()
+        until = now + timedelta(seconds=LEASE_SECONDS)
+        mine: list[int] = []
+        with self.dctx.server.store.write() as s:
+            rows = s.execute(
+                select(Service.id, Service.lease_owner, Service.lease_until).with_for_update(
+                    skip_locked=True
+                )
+            ).all()
+            for service_id, owner, lease_until in rows:
+                if (
+                    owner == self.owner
+                    or owner is None
+                    or lease_until is None
+                    or lease_until < now
+                    or self._dead(owner)
+                ):
+                    mine.append(service_id)
+            if mine:
+                for service in s.scalars(select(Service).where(Service.id.in_(mine))):
+                    service.lease_owner, service.lease_until = self.owner, until
+        return mine
+
+    def _dead(self, owner: str) -> bool:
+        host, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
+        return host == self.host and pid.isdigit() and not _pid_alive(int(pid))
+
+    def _release(self) -> None:
+        try:
+            with self.dctx.server.store.write() as s:
+                for service in s.scalars(select(Service).where(Service.lease_owner == self.owner)):
+                    service.lease_owner, service.lease_until = None, None
+        except Exception:
+            _log.exception("releasing leases failed")
+
+
+def start(dctx: DeployContext) -> Reconciler:
+    reconciler = Reconciler(dctx)
+    dctx.reconciler = reconciler
+    reconciler.start()
+    return reconciler
