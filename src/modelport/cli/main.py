@@ -11,13 +11,17 @@ import os
 import sys
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from modelport import __version__
 from modelport.errors import ModelportError
+
+# Typer vendors its own click: take the exception classes from where typer.BadParameter lives.
+_click_errors = sys.modules[typer.BadParameter.__module__]
+UsageError: type[Exception] = _click_errors.UsageError
+ClickException: type[Exception] = _click_errors.ClickException
 
 HELP = """Deploy machine learning models as web services on your own machines.
 
@@ -43,7 +47,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("folder", "modelport.cli.folder"),
     ("model", "modelport.cli.model"),
     # ("env", "modelport.cli.env"),          # environments engineer: cli/env.py
-    # ("service", "modelport.cli.service"),  # deployments engineer: cli/service.py
+    ("service", "modelport.cli.service"),
 ]
 
 for _name, _module in _GROUPS:
@@ -83,16 +87,19 @@ def main(argv: list[str] | None = None) -> None:
     debug = os.environ.get("MODELPORT_DEBUG") == "1"
     try:
         code = app(args=argv, prog_name="modelport", standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        exc.show()
+    except UsageError as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "modelport"
+        message = str(exc.format_message()).rstrip(".")  # type: ignore[attr-defined]
+        error_line(f"{message}. See '{where} --help'.")
         code = 2
-    except click.exceptions.ClickException as exc:
-        error_line(exc.format_message())
-        code = exc.exit_code
-    except click.exceptions.Abort:
+    except ClickException as exc:
+        error_line(str(exc.format_message()))  # type: ignore[attr-defined]
+        code = int(getattr(exc, "exit_code", 1))
+    except typer.Abort:
         error_line("Aborted.")
         code = 1
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
     except ModelportError as exc:
         if debug:

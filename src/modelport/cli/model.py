@@ -402,3 +402,9 @@ def delete(
     model = resolve_model(opts, model_id, name, version, metadata_file)
     model.delete()
     render({"id": model.id, "deleted": True}, opts)
+
+
+# `model deploy` lives in cli/deploy.py (the deployments engineer's module).
+from modelport.cli.deploy import register as _register_deploy  # noqa: E402
+
+_register_deploy(app)
