@@ -9,6 +9,7 @@ from modelport.server import errors
 from modelport.server.api import PREFIX, ROUTERS
 from modelport.server.api.deps import require_token
 from modelport.server.context import ServerContext
+from modelport.server.deploy import lifecycle as deploy_lifecycle
 
 
 def create_app(ctx: ServerContext) -> FastAPI:
@@ -24,4 +25,5 @@ def create_app(ctx: ServerContext) -> FastAPI:
     for router, needs_token in ROUTERS:
         deps = [Depends(require_token)] if needs_token else []
         app.include_router(router, prefix=PREFIX, dependencies=deps)
+    deploy_lifecycle.install(app, ctx)  # deployments: the reconciler runs with the app
     return app

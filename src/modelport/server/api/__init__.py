@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from modelport.server.api import blobs, environments, health, models, runs, workspaces
+from modelport.server.api import blobs, environments, health, models, runs, services, workspaces
 
 PREFIX = "/api/v1"
 
@@ -18,5 +18,6 @@ ROUTERS: list[tuple[APIRouter, bool]] = [
     (blobs.router, True),
     (models.router, True),
     (runs.router, True),
+    (services.router, True),
     (environments.router, True),
 ]

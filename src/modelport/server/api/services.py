@@ -6,6 +6,7 @@ the reconciler (server/reconciler.py) does the work and is the only writer of se
 
 from __future__ import annotations
 
+import functools
 import socket
 from typing import Annotated, Any
 
@@ -55,9 +56,7 @@ def create_service(ws: WorkspaceName, body: JsonBody, ctx: Ctx) -> JSONResponse:
     with ctx.store.read() as session:
         workspaces.get(session, ws)
         models = resolve(session, ws, _model_refs(body.get("models")))
-    plan = requests.plan_revision(
-        models, ic, files, body.get("environment"), dctx.registered_environment
-    )
+    plan = requests.plan_revision(models, ic, files, body.get("environment"), _registered(dctx, ws))
     with ctx.store.write() as session:
         service, op = records.create(
             session, ws, name, plan, config, dctx.box,
@@ -208,6 +207,10 @@ def get_token(ws: WorkspaceName, name: str, ctx: Ctx) -> dict[str, Any]:
     if settings.mode != "token" or not settings.token_secret:
         raise UserError(f"Service {name} does not use token auth (tokenAuthEnabled is false).")
     return auth.issue_token(name, settings.token_secret)
+
+
+def _registered(dctx: Any, ws: str) -> Any:
+    return functools.partial(dctx.registered_environment, workspace=ws)
 
 
 def _model_refs(value: Any) -> list[str]:

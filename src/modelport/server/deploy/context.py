@@ -83,7 +83,9 @@ class DeployContext:
             return []
 
     # -- environments -------------------------------------------------------------------------
-    def registered_environment(self, name: str, version: Any) -> dict[str, Any]:
+    def registered_environment(
+        self, name: str, version: Any, workspace: str | None = None
+    ) -> dict[str, Any]:
         """Azure JSON of a curated or registered environment; NotFound otherwise."""
         from modelport.environments.curated import get_curated, is_curated
         from modelport.environments.spec import to_azure_json
@@ -95,7 +97,7 @@ class DeployContext:
             from modelport.errors import NotFound
 
             raise NotFound(f"Environment {name!r} not found")
-        return dict(lookup(self.server, name, version))
+        return dict(lookup(self.server, name, version, workspace=workspace))
 
     def wake(self) -> None:
         if self.reconciler is not None:

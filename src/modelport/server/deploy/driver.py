@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelport.targets.base import LivenessProbe, ObservedRevision, ReplicaSetSpec, TargetDriver
-
 if TYPE_CHECKING:
     from modelport.server.store.services import Service
+    from modelport.targets.base import ObservedRevision, ReplicaSetSpec, TargetDriver
 
 # Causes that only mean "not yet": the rollout keeps waiting (Unschedulable has its own timeout).
 PENDING_CAUSES = ("Unschedulable",)
@@ -50,6 +49,8 @@ class ReplicaPlan:
         return float(probe.get("initialDelaySeconds") or 0)
 
     def spec(self) -> ReplicaSetSpec:
+        from modelport.targets.base import LivenessProbe, ReplicaSetSpec
+
         resources = self.config.get("containerResourceRequirements") or {}
         probe = self.config.get("livenessProbeRequirements") or {}
         liveness = LivenessProbe(

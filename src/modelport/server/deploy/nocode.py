@@ -45,7 +45,7 @@ class NoCodePlan:
     curated_environment: str  # name of the curated environment that serves it
 
 
-def plan_no_code(models: list[dict[str, object]], curated: dict[str, str]) -> NoCodePlan:
+def plan_no_code(models: list[dict[str, Any]], curated: dict[str, str]) -> NoCodePlan:
     """Check the no-code rule for ``models`` (Model JSON) and generate the entry script.
 
     ``curated`` maps SCIKITLEARN / ONNX to the curated environment names that serve them.

@@ -171,7 +171,11 @@ def plan_change(
     check_blobs: Any,
 ) -> Change:
     """The next revision for an Update (changed parts over the desired revision) or a Reload."""
+    import functools
+
     from modelport.server.deploy.models import resolve
+
+    registered = functools.partial(dctx.registered_environment, workspace=service.workspace)
 
     current = parse_deployment_config(base.deployment_config, "stored deploymentConfig")
     config = current
@@ -200,9 +204,7 @@ def plan_change(
     else:
         env_body = body.get("environment")
     if ic is None:
-        plan = plan_revision(models, None, [], None, dctx.registered_environment)
+        plan = plan_revision(models, None, [], None, registered)
     else:
-        plan = RevisionPlan(
-            models, ic, files, environment_json(env_body, ic, dctx.registered_environment)
-        )
+        plan = RevisionPlan(models, ic, files, environment_json(env_body, ic, registered))
     return Change(plan, config, port)

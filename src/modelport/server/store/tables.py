@@ -3,6 +3,6 @@
 Adding a concept = a module with its tables + one line here + one Alembic revision.
 """
 
-from modelport.server.store import environments, models, runs, usages, workspaces
+from modelport.server.store import environments, models, runs, services, usages, workspaces
 
-__all__ = ["environments", "models", "runs", "usages", "workspaces"]
+__all__ = ["environments", "models", "runs", "services", "usages", "workspaces"]
