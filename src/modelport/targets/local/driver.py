@@ -1,0 +1,442 @@
+"""The local target driver: replicas as supervised processes on this machine.
+
+Replicas of a service share its port through SO_REUSEPORT (the kernel balances; no proxy). Each
+replica also has a private health port, which the supervisor polls for readiness (200 once
+init() finished) and liveness (any answer). A background thread restarts dead replicas with an
+exponential backoff, types their failures, and finishes retirements. Replicas run in their own
+session, so they outlive the workspace server; ``adopt()`` re-attaches to them from the run dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelport.errors import Conflict
+from modelport.targets.base import (
+    FailureCause,
+    ObservedReplica,
+    ObservedRevision,
+    ObservedService,
+    PortInUse,
+    ReplicaSetSpec,
+)
+from modelport.targets.local import limits, procs, rundir
+from modelport.targets.local.causes import classify
+from modelport.targets.local.replica import RUN_DIR_ENV, Replica, free_port, probe
+
+log = logging.getLogger("modelport.targets.local")
+
+READINESS_POLL = 0.1  # seconds between readiness probes until a replica is first ready
+# which replica cause a revision reports first
+_SEVERITY = ("EntryScriptImportFailed", "InitFailed", "TlsConfigurationFailed", "PortInUse",
+             "CrashLoop", "CrashedAtStart")  # fmt: skip
+
+
+def enable_tcp_migrate_req() -> bool:
+    """Let a closing listener's queued connections move to a sibling replica (Linux ≥ 5.14)."""
+    path = Path("/proc/sys/net/ipv4/tcp_migrate_req")
+    try:
+        if path.read_text().strip() != "1":
+            path.write_text("1")
+        enabled = path.read_text().strip() == "1"
+    except OSError as exc:
+        log.warning("net.ipv4.tcp_migrate_req could not be set (%s): connections queued on a "
+                    "retiring replica may be reset", exc.strerror)  # fmt: skip
+        return False
+    log.info("net.ipv4.tcp_migrate_req=1: queued connections of a retiring replica migrate")
+    return enabled
+
+
+@dataclass
+class _Revision:
+    spec: ReplicaSetSpec
+    port: int
+    dir: Path
+    replicas: list[Replica] = field(default_factory=list)
+    pending: bool = True
+    retiring: bool = False
+    cause: FailureCause | None = None
+    next_schedule: float = 0.0
+
+    def replica_cause(self) -> FailureCause | None:
+        causes = [r.cause for r in self.replicas if r.cause is not None and not r.ready]
+        causes.sort(key=lambda c: _SEVERITY.index(c.code) if c.code in _SEVERITY else 99)
+        return causes[0] if causes else None
+
+
+class LocalDriver:
+    """Target driver for ``computeType`` local and ACI (see docs/targets.md)."""
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        *,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        crash_loop_after: int = 3,
+        crash_window: float = 120.0,
+        stop_grace: float = 15.0,
+        tick: float = 0.1,
+    ) -> None:
+        self.run_dir = Path(run_dir).resolve()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
+        self.crash_loop_after, self.crash_window = crash_loop_after, crash_window
+        self.stop_grace, self.tick = stop_grace, tick
+        self.tcp_migrate_req = enable_tcp_migrate_req()
+        self._revisions: dict[tuple[str, int], _Revision] = {}
+        self._lock = threading.RLock()
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="modelport-probe")
+
+    # --- the TargetDriver interface ---------------------------------------------------------
+
+    def apply(self, spec: ReplicaSetSpec) -> int:
+        """Start a revision's replicas in the background; return the service port."""
+        with self._lock:
+            key = (spec.service, spec.revision)
+            existing = self._revisions.get(key)
+            if existing is not None:
+                if existing.spec != spec:
+                    raise Conflict(f"revision {spec.revision} of {spec.service} already runs "
+                                   "with a different spec: apply a new revision")  # fmt: skip
+                return existing.port
+            port = spec.port or self._service_port(spec.service) or free_port(spec.host)
+            service_dir = rundir.service_dir(self.run_dir, spec.service)
+            service_dir.mkdir(parents=True, exist_ok=True)
+            (service_dir / "port").write_text(str(port))
+            rev_dir = rundir.revision_dir(self.run_dir, spec.service, spec.revision)
+            rundir.write_json(rev_dir / "spec.json", spec.to_json())
+            rev = _Revision(spec, port, rev_dir)
+            rev.replicas = [
+                Replica(spec, i, port, rev_dir, self.run_dir) for i in range(spec.replicas)
+            ]
+            self._revisions[key] = rev
+            log.info("%s rev %d: %d replica(s) on port %d", spec.service, spec.revision,
+                     spec.replicas, port)  # fmt: skip
+        self._ensure_thread()
+        return port
+
+    def observe(self, service: str, log_lines: int = 50) -> ObservedService:
+        with self._lock:
+            revs = sorted((r for (s, _), r in self._revisions.items() if s == service),
+                          key=lambda r: r.spec.revision)  # fmt: skip
+            observed = tuple(self._observe_revision(rev) for rev in revs)
+            port = self._service_port(service)
+        tail: list[str] = []
+        if revs and log_lines > 0:
+            newest = revs[-1]
+            failing = [r for r in newest.replicas if r.cause is not None] or newest.replicas
+            tail = rundir.tail(failing[0].log_path, log_lines)
+        return ObservedService(service, port, observed, tuple(tail))
+
+    def retire(self, service: str, revision: int, wait: bool = True) -> None:
+        """Drain and stop a revision: SIGTERM, then SIGKILL after ``stop_grace`` seconds."""
+        with self._lock:
+            rev = self._revisions.get((service, revision))
+            if rev is None:
+                return
+            if not rev.retiring:
+                rev.retiring = True
+                (rev.dir / "retired").touch()
+                deadline = time.monotonic() + self.stop_grace
+                for r in rev.replicas:
+                    r.next_start = math.inf
+                    r.stop_deadline = deadline
+                    r.signal(signal.SIGTERM)
+                log.info("%s rev %d: retiring", service, revision)
+        self._ensure_thread()
+        if wait:
+            self._wait_gone(lambda: (service, revision) not in self._revisions)
+
+    def delete(self, service: str) -> None:
+        """Stop every revision, kill anything left in the service's process groups, forget it."""
+        with self._lock:
+            numbers = [n for (s, n) in self._revisions if s == service]
+        for number in numbers:
+            self.retire(service, number, wait=False)
+        self._wait_gone(lambda: not any(s == service for (s, _) in self._revisions))
+        self._kill_strays(lambda env: env.get("MODELPORT_SERVICE_KEY") == service)
+        with self._lock:
+            folder = rundir.service_dir(self.run_dir, service)
+            shutil.rmtree(folder, ignore_errors=True)
+            if folder.parent != self.run_dir:
+                with contextlib.suppress(OSError):
+                    folder.parent.rmdir()  # the workspace folder, once empty
+        log.info("%s: deleted", service)
+
+    def adopt(self) -> list[str]:
+        """Re-attach to replicas recorded in the run dir; restart dead ones; kill unknown strays."""
+        now = time.monotonic()
+        with self._lock:
+            for service in rundir.services(self.run_dir):
+                port = self._service_port(service)
+                for number in rundir.revisions(self.run_dir, service):
+                    if (service, number) not in self._revisions and port is not None:
+                        self._adopt_revision(service, number, port, now)
+            known = {r.pid for rev in self._revisions.values() for r in rev.replicas if r.pid}
+        self._kill_strays(lambda env: True, keep=known)
+        self._ensure_thread()
+        return self.services()
+
+    def logs(self, service: str, num_lines: int = 5000) -> str:
+        """Every replica log of the service's revisions, each headed by its name."""
+        parts = []
+        for number in rundir.revisions(self.run_dir, service):
+            rev_dir = rundir.revision_dir(self.run_dir, service, number)
+            for path in sorted(rev_dir.glob("replica-*.log")):
+                parts.append(f"==> rev-{number}/{path.name} <==")
+                parts.extend(rundir.tail(path, num_lines))
+        return "\n".join(parts) + ("\n" if parts else "")
+
+    def services(self) -> list[str]:
+        with self._lock:
+            return sorted({s for (s, _) in self._revisions})
+
+    def close(self) -> None:
+        """Stop supervising; the replicas keep running (a new driver adopts them)."""
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def wait_ready(self, service: str, revision: int, timeout: float = 60.0) -> ObservedRevision:
+        """Poll until the revision is ready; raise TimeoutError (with the cause) otherwise."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rev = self.observe(service, log_lines=0).revision(revision)
+            if rev is not None and rev.ready:
+                return rev
+            if time.monotonic() > deadline:
+                cause = rev.cause.to_error() if rev and rev.cause else "no cause reported"
+                raise TimeoutError(f"{service} rev {revision} not ready after {timeout} s: {cause}")
+            time.sleep(0.05)
+
+    # --- supervision ------------------------------------------------------------------------
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._closing.clear()
+                self._thread = threading.Thread(target=self._loop, name="modelport-local-driver",
+                                                daemon=True)  # fmt: skip
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._closing.wait(self.tick):
+            with self._lock:
+                now = time.monotonic()
+                for key, rev in list(self._revisions.items()):
+                    try:
+                        self._tick(key, rev, now)
+                    except Exception:  # one broken revision must not stop the others
+                        log.exception("%s rev %d: supervision error", *key)
+
+    def _tick(self, key: tuple[str, int], rev: _Revision, now: float) -> None:
+        if rev.retiring:
+            self._tick_retiring(key, rev, now)
+        elif rev.pending:
+            if now >= rev.next_schedule:
+                self._schedule(rev, now)
+        else:
+            for r in rev.replicas:
+                self._tick_replica(rev, r, now)
+
+    def _schedule(self, rev: _Revision, now: float) -> None:
+        spec = rev.spec
+        cause: FailureCause | None = limits.check_schedulable(
+            spec.cpu_cores, spec.memory_gb, spec.replicas
+        )
+        cause = cause or self._check_port(spec.service, rev.port)
+        if cause is not None:
+            if rev.cause != cause:
+                log.warning("%s rev %d: %s", spec.service, spec.revision, cause.message)
+            rev.cause, rev.next_schedule = cause, now + 1.0
+            return
+        rev.pending, rev.cause = False, None
+        for r in rev.replicas:
+            r.start(attempt=1)
+
+    def _check_port(self, service: str, port: int) -> PortInUse | None:
+        ours = {r.pid for (s, _), rev in self._revisions.items() if s == service
+                for r in rev.replicas if r.pid}  # fmt: skip
+        for pid in procs.port_listeners(port).values():
+            info = procs.stat(pid) if pid is not None else None
+            if pid in ours or (info is not None and info.pgid in ours):
+                continue
+            return PortInUse(f"port {port} is already in use by {procs.describe(pid)}")
+        return None
+
+    def _tick_replica(self, rev: _Revision, r: Replica, now: float) -> None:
+        if not r.alive:
+            if now >= r.next_start:
+                r.restarts += 1
+                r.start(attempt=r.restarts + 1)
+            return
+        exited, code = r.poll()
+        if exited:
+            self._on_exit(rev, r, code, now)
+            return
+        future = r.probe_future
+        if future is not None:
+            if not future.done():
+                return
+            r.probe_future = None
+            self._on_probe(rev, r, future.result(), now)
+        if now >= r.next_probe and r.health_port:
+            live = rev.spec.liveness
+            r.probe_future = self._pool.submit(probe, r.health_port, live.timeout_seconds)
+            r.next_probe = now + (
+                live.period_seconds if self._counting(rev, r, now) else READINESS_POLL
+            )
+
+    def _counting(self, rev: _Revision, r: Replica, now: float) -> bool:
+        """Liveness failures count once the replica was ready, or after a set initial delay."""
+        delay = rev.spec.liveness.initial_delay_seconds
+        return r.ever_ready or (delay > 0 and now - r.started_mono >= delay)
+
+    def _on_probe(self, rev: _Revision, r: Replica, status: int | None, now: float) -> None:
+        live = rev.spec.liveness
+        if status == 200 and not r.ever_ready:
+            log.info("%s rev %d replica %d ready (pid %s)", rev.spec.service, rev.spec.revision,
+                     r.index, r.pid)  # fmt: skip
+            r.ever_ready, r.cause = True, None
+        r.ready = status == 200
+        if not self._counting(rev, r, now):
+            return
+        if status is not None:
+            r.live_successes += 1
+            if r.live_successes >= live.success_threshold:
+                r.live_failures = 0
+            return
+        r.live_failures, r.live_successes = r.live_failures + 1, 0
+        if r.live_failures >= live.failure_threshold:
+            log.warning("%s rev %d replica %d: liveness probe failed %d times; killing pid %s",
+                        rev.spec.service, rev.spec.revision, r.index, r.live_failures, r.pid)  # fmt: skip
+            r.killed_by_probe = True
+            r.signal(signal.SIGKILL, group=True)
+
+    def _on_exit(self, rev: _Revision, r: Replica, code: int | None, now: float) -> None:
+        r.kill_group_leftovers(r.pid)
+        lines = rundir.since_last_start(rundir.tail(r.log_path, 300))
+        r.crash_times = [t for t in r.crash_times if now - t < self.crash_window] + [now]
+        cause = classify(code, lines, replica=r.index, ever_ready=r.ever_ready,
+                         recent_crashes=len(r.crash_times), crash_loop_after=self.crash_loop_after,
+                         killed_by_probe=r.killed_by_probe)  # fmt: skip
+        r.cause = cause
+        r.mark_exited(code)
+        delay = min(self.backoff_cap, self.backoff_base * 2 ** (len(r.crash_times) - 1))
+        r.next_start = now + delay
+        log.warning("%s rev %d replica %d exited (code %s): %s; restart in %.1f s",
+                    rev.spec.service, rev.spec.revision, r.index, code,
+                    cause.message if cause else "restarting", delay)  # fmt: skip
+
+    def _tick_retiring(self, key: tuple[str, int], rev: _Revision, now: float) -> None:
+        for r in rev.replicas:
+            if not r.alive:
+                continue
+            exited, code = r.poll()
+            if exited:
+                r.kill_group_leftovers(r.pid)
+                r.mark_exited(code)
+            elif r.stop_deadline is not None and now >= r.stop_deadline:
+                r.signal(signal.SIGKILL, group=True)
+        if not any(r.alive for r in rev.replicas):
+            del self._revisions[key]
+            shutil.rmtree(rev.dir, ignore_errors=True)
+            log.info("%s rev %d: stopped", *key)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _observe_revision(self, rev: _Revision) -> ObservedRevision:
+        replicas = tuple(
+            ObservedReplica(
+                index=r.index,
+                revision=rev.spec.revision,
+                pid=r.pid,
+                alive=r.alive,
+                ready=r.ready,
+                restarts=r.restarts,
+                last_exit_code=r.last_exit_code,
+                started_at=r.started_at if r.alive else None,
+                port=rev.port,
+                health_port=r.health_port if r.alive else None,
+                limits=r.plan.report if r.alive else None,
+                cause=r.cause,
+            )
+            for r in rev.replicas
+        )
+        cause = rev.cause if rev.pending else rev.replica_cause()
+        return ObservedRevision(rev.spec.revision, rev.spec.replicas, replicas, rev.retiring, cause)
+
+    def _service_port(self, service: str) -> int | None:
+        try:
+            return int((rundir.service_dir(self.run_dir, service) / "port").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _wait_gone(self, done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + self.stop_grace + 10
+        while time.monotonic() < deadline:
+            with self._lock:
+                if done():
+                    return
+            time.sleep(0.02)
+        raise TimeoutError("replicas did not stop in time")
+
+    def _adopt_revision(self, service: str, number: int, port: int, now: float) -> None:
+        rev_dir = rundir.revision_dir(self.run_dir, service, number)
+        data = rundir.read_json(rev_dir / "spec.json")
+        if not data:
+            return
+        spec = ReplicaSetSpec.from_json(data)
+        rev = _Revision(spec, port, rev_dir, pending=False)
+        rev.replicas = [Replica(spec, i, port, rev_dir, self.run_dir) for i in range(spec.replicas)]
+        started = any(r.state_path.exists() for r in rev.replicas)
+        alive = [r.load() for r in rev.replicas]
+        rev.pending = not started
+        if (rev_dir / "retired").exists():
+            rev.retiring, rev.pending = True, False
+            for r in rev.replicas:
+                r.next_start, r.stop_deadline = math.inf, now + self.stop_grace
+                r.signal(signal.SIGTERM)
+        log.info("%s rev %d: adopted %d live replica(s) of %d", service, number, sum(alive),
+                 spec.replicas)  # fmt: skip
+        self._revisions[(service, number)] = rev
+
+    def _kill_strays(
+        self, match: Callable[[dict[str, str]], bool], keep: set[int] | None = None
+    ) -> None:
+        """SIGKILL replicas of this run dir that no revision accounts for, and wait for them."""
+        keep = keep or set()
+        own_group = os.getpgid(0)
+        strays = []
+        for pid in procs.pids_with_env(RUN_DIR_ENV, str(self.run_dir)):
+            info = procs.stat(pid)
+            if info is None or pid in keep or info.pgid in keep or not match(procs.environ(pid)):
+                continue
+            strays.append(pid)
+            log.warning("killing stray replica process %s", procs.describe(pid))
+            # a replica leads its own group; anything else is killed alone
+            group = info.pgid == pid and info.pgid != own_group
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL) if group else os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while strays and time.monotonic() < deadline:
+            for pid in strays:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)  # reap it if it was our child
+            strays = [pid for pid in strays if procs.is_running(pid)]
+            time.sleep(0.02)

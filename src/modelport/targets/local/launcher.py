@@ -1,0 +1,30 @@
+"""The exec shim every replica starts through: apply the limits plan, then become the replica.
+
+It runs as ``python -I -c LAUNCHER <plan-json> <argv…>`` so it imports nothing from modelport
+(the replica's interpreter may be a service environment) and the pid stays the replica's pid.
+Applying limits here instead of in a ``preexec_fn`` keeps fork safe in a threaded server.
+"""
+
+from __future__ import annotations
+
+LAUNCHER = """
+import json, os, resource, sys
+plan = json.loads(sys.argv[1])
+argv = sys.argv[2:]
+try:
+    if plan.get("cgroup"):
+        with open(os.path.join(plan["cgroup"], "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+    if plan.get("cpus") is not None:
+        os.sched_setaffinity(0, plan["cpus"])
+    if plan.get("address_space"):
+        n = plan["address_space"]
+        resource.setrlimit(resource.RLIMIT_AS, (n, n))
+    os.execv(argv[0], argv)
+except OSError as exc:
+    sys.stderr.write("modelport: cannot start replica: %s\\n" % exc)
+    sys.exit(127)
+"""
+
+# exit code of the launcher when it cannot apply the limits or exec the interpreter
+LAUNCH_FAILED = 127

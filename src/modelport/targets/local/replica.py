@@ -1,0 +1,246 @@
+"""One replica process: start it (through the launcher), notice its exit, stop it, probe it.
+
+The supervisor in driver.py owns the schedule (when to restart, when to probe); this module only
+knows how to act on one process and keeps the facts it needs in the replica's state file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelport.targets.base import EnforcedLimits, FailureCause, ReplicaSetSpec
+from modelport.targets.local import limits, procs
+from modelport.targets.local.launcher import LAUNCHER
+from modelport.targets.local.rundir import START_MARK, read_json, write_json
+
+# only these reach a replica from the workspace server's own environment: never its secrets
+BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
+RUN_DIR_ENV = "MODELPORT_RUN_DIR"  # marks every replica of a run dir (found again by /proc scans)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def probe(port: int, timeout: float) -> int | None:
+    """GET / on the replica's private health port: the status code, None if nothing answered."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/")
+        return conn.getresponse().status
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
+@dataclass
+class Replica:
+    spec: ReplicaSetSpec
+    index: int
+    port: int
+    dir: Path
+    run_dir: Path
+    pid: int | None = None
+    start_ticks: int | None = None
+    started_at: float | None = None  # epoch
+    started_mono: float = 0.0
+    health_port: int | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    last_exit_code: int | None = None
+    cause: FailureCause | None = None
+    plan: limits.Plan = field(default_factory=limits.Plan)
+    # supervision state (not persisted)
+    ready: bool = False
+    ever_ready: bool = False  # during the current process's life
+    first_answer: float | None = None
+    next_start: float = 0.0
+    next_probe: float = 0.0
+    probe_future: Any = None
+    live_failures: int = 0
+    live_successes: int = 0
+    killed_by_probe: bool = False
+    crash_times: list[float] = field(default_factory=list)
+    stop_deadline: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"replica-{self.index}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / f"{self.name}.log"
+
+    @property
+    def state_path(self) -> Path:
+        return self.dir / f"{self.name}.json"
+
+    @property
+    def alive(self) -> bool:
+        return self.pid is not None
+
+    def env(self) -> dict[str, str]:
+        env = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
+        env.update(self.spec.env)
+        env.update(
+            {
+                RUN_DIR_ENV: str(self.run_dir),
+                "MODELPORT_SERVICE_KEY": self.spec.service,
+                "MODELPORT_REVISION": str(self.spec.revision),
+                "MODELPORT_REPLICA": str(self.index),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if self.plan.address_space is not None:
+            env.setdefault("MALLOC_ARENA_MAX", "2")  # glibc arenas reserve address space per thread
+        return env
+
+    def command(self) -> list[str]:
+        s = self.spec
+        argv = [s.python, "-m", s.module, *s.argv, "--host", s.host, "--port", str(self.port)]
+        argv += ["--health-port", str(self.health_port), "--workers", "1"]
+        if s.auth_file:
+            argv += ["--auth-file", s.auth_file]
+        if s.tls_cert and s.tls_key:
+            argv += ["--tls-cert", s.tls_cert, "--tls-key", s.tls_key]
+        plan = json.dumps(self.plan.to_json())
+        return [s.python, "-I", "-c", LAUNCHER, plan, *argv]
+
+    def start(self, attempt: int) -> None:
+        """Start the process (non-blocking); its output goes to the replica's log file."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.health_port = free_port()
+        group = f"{self.spec.service.replace('/', '.')}.rev-{self.spec.revision}.{self.index}"
+        self.plan = limits.plan(self.spec.cpu_cores, self.spec.memory_gb, self.index, group)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with open(self.log_path, "ab") as log:
+            log.write(
+                f"{START_MARK}{stamp} start #{attempt} of {self.name} (rev {self.spec.revision}) "
+                f"on port {self.port}, health port {self.health_port}; limits: "
+                f"{self.plan.report.describe()} ===\n".encode()
+            )
+            log.flush()
+            self.proc = subprocess.Popen(
+                self.command(),
+                cwd=self.spec.working_dir,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own session: outlives the server, killable as a group
+                close_fds=True,
+            )
+        self.pid = self.proc.pid
+        info = procs.stat(self.pid)
+        self.start_ticks = info.start_ticks if info else None
+        self.started_at = time.time()
+        self.started_mono = time.monotonic()
+        self.ready = self.ever_ready = self.killed_by_probe = False
+        self.first_answer = None
+        self.live_failures = self.live_successes = 0
+        self.next_probe = 0.0
+        self.save()
+
+    def save(self) -> None:
+        write_json(
+            self.state_path,
+            {
+                "pid": self.pid,
+                "start_ticks": self.start_ticks,
+                "started_at": self.started_at,
+                "health_port": self.health_port,
+                "port": self.port,
+                "restarts": self.restarts,
+                "last_exit_code": self.last_exit_code,
+                "limits": self.plan.to_json(),
+                "limits_report": dataclasses.asdict(self.plan.report),
+            },
+        )
+
+    def load(self) -> bool:
+        """Re-attach to the process recorded in the state file; True if it is still running."""
+        data = read_json(self.state_path) or {}
+        self.restarts = int(data.get("restarts") or 0)
+        self.last_exit_code = data.get("last_exit_code")
+        pid, ticks = data.get("pid"), data.get("start_ticks")
+        if not pid or not procs.is_running(pid, ticks):
+            self.pid = None
+            return False
+        self.pid, self.start_ticks = pid, ticks
+        self.health_port = data.get("health_port")
+        self.started_at = data.get("started_at")
+        self.started_mono = time.monotonic() - max(0.0, time.time() - (self.started_at or 0))
+        plan, report = data.get("limits") or {}, data.get("limits_report")
+        if report:
+            cpus = report.get("cpus")
+            report["cpus"] = tuple(cpus) if cpus is not None else None
+            report["notes"] = tuple(report.get("notes") or ())
+            self.plan = limits.Plan(
+                report["cpus"],
+                plan.get("address_space"),
+                plan.get("cgroup"),
+                EnforcedLimits(**report),
+            )
+        return True
+
+    def poll(self) -> tuple[bool, int | None]:
+        """(exited, exit code); the code is None when the process was adopted from another server."""
+        if self.pid is None:
+            return True, self.last_exit_code
+        if self.proc is not None:
+            code = self.proc.poll()
+            return (code is not None), code
+        try:  # a child of this process (e.g. a driver re-created in the same process)
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                return True, os.waitstatus_to_exitcode(status)
+        except ChildProcessError:
+            pass
+        if procs.is_running(self.pid, self.start_ticks):
+            return False, None
+        return True, None
+
+    def mark_exited(self, code: int | None) -> None:
+        self.pid = None
+        self.proc = None
+        self.ready = False
+        self.last_exit_code = code
+        self.probe_future = None
+        limits.remove_cgroup(self.plan.cgroup)
+        self.save()
+
+    def signal(self, sig: int, group: bool = False) -> None:
+        """Send ``sig`` to the replica (or its whole process group) if it is still the same process."""
+        if self.pid is None or not procs.is_running(self.pid, self.start_ticks):
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if group:
+                os.killpg(self.pid, sig)  # setsid made the replica its group's leader
+            else:
+                os.kill(self.pid, sig)
+
+    def kill_group_leftovers(self, pgid: int | None) -> None:
+        """Children the replica left behind in its process group (it may already be gone)."""
+        if pgid is None:
+            return
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError as exc:
+            if exc.errno not in (errno.ESRCH, errno.EPERM):
+                raise

@@ -1,0 +1,134 @@
+"""Replicas on the local target: sharing a port, restarts, limits, logs, clean deletion."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from pathlib import Path
+
+from modelport.targets.local import LocalDriver
+
+from .conftest import is_alive, kill9, make_spec, proc_status, replica_pids, wait_for
+
+
+def score(port: int, body: dict[str, object]) -> dict[str, object]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/score",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        result: dict[str, object] = json.loads(response.read())
+        return result
+
+
+def test_two_replicas_share_one_port_and_both_serve_digits(
+    driver: LocalDriver, app_dir: Path
+) -> None:
+    port = driver.apply(make_spec(app_dir, "digits.py", replicas=2))
+    rev = driver.wait_ready("ws/svc", 1, timeout=120)
+    pids = {r.pid for r in rev.replicas}
+    assert len(pids) == 2 and all(r.port == port for r in rev.replicas)
+    seen: set[object] = set()
+
+    def both_answered() -> bool:
+        answer = score(port, {"data": [[0.0] * 64, [16.0] * 64]})  # a fresh connection each time
+        assert len(answer["predictions"]) == 2  # type: ignore[arg-type]
+        seen.add(answer["pid"])
+        return seen == pids
+
+    wait_for(both_answered, timeout=30, what="both replicas to answer on the shared port")
+
+
+def test_killed_replica_is_restarted(driver: LocalDriver, app_dir: Path) -> None:
+    port = driver.apply(make_spec(app_dir, replicas=2))
+    first = driver.wait_ready("ws/svc", 1)
+    victim = first.replicas[0]
+    assert victim.pid is not None
+    kill9(victim.pid)
+
+    def restarted() -> bool:
+        rev = driver.observe("ws/svc").revision(1)
+        assert rev is not None
+        replica = rev.replicas[0]
+        return replica.ready and replica.pid != victim.pid and replica.restarts == 1
+
+    wait_for(restarted, what="replica 0 to be restarted and ready")
+    rev = driver.observe("ws/svc").revision(1)
+    assert rev is not None and rev.cause is None
+    assert rev.replicas[0].last_exit_code == -9
+    assert rev.replicas[1].pid == first.replicas[1].pid  # the sibling was left alone
+    assert score(port, {"x": 1})["input"] == {"x": 1}
+
+
+def test_cpu_and_memory_limits_are_applied_and_reported(driver: LocalDriver, app_dir: Path) -> None:
+    driver.apply(make_spec(app_dir, replicas=2, cpu_cores=0.5, memory_gb=1.5))
+    rev = driver.wait_ready("ws/svc", 1)
+    cpus = set()
+    for replica in rev.replicas:
+        assert replica.pid is not None and replica.limits is not None
+        assert replica.limits.method == "affinity+rlimit"  # cgroup v1 here: the fallback
+        allowed = proc_status(replica.pid, "Cpus_allowed_list")
+        assert allowed == ",".join(map(str, replica.limits.cpus or ()))
+        cpus.add(allowed)
+        with open(f"/proc/{replica.pid}/limits") as f:
+            line = next(x for x in f if x.startswith("Max address space"))
+        assert line.split()[3:5] == [str(int(1.5 * 2**30))] * 2
+        assert "0.5 cores asked: pinned to 1 whole core(s)" in replica.limits.describe()
+    assert len(cpus) == 2  # the two replicas are spread over the two cores
+
+
+def test_memory_below_the_floor_is_raised_to_it_and_said_so(
+    driver: LocalDriver, app_dir: Path
+) -> None:
+    driver.apply(make_spec(app_dir, memory_gb=0.5))
+    rev = driver.wait_ready("ws/svc", 1)
+    limits = rev.replicas[0].limits
+    assert limits is not None and limits.memory_bytes == 2**30
+    assert "address space limited to the 1 GiB floor" in limits.describe()
+
+
+def test_logs_show_each_replica_with_its_start_marker(driver: LocalDriver, app_dir: Path) -> None:
+    driver.apply(make_spec(app_dir, replicas=2))
+    driver.wait_ready("ws/svc", 1)
+    text = wait_for(
+        lambda: (t := driver.logs("ws/svc")).count("echo model loaded") == 2 and t,
+        what="both init() prints in the logs",
+    )
+    assert "==> rev-1/replica-0.log <==" in text and "==> rev-1/replica-1.log <==" in text
+    assert "=== modelport: " in text and "start #1 of replica-0" in text
+    assert driver.logs("ws/svc", num_lines=1).count("\n") == 4  # 2 headers + 1 line each
+    assert "echo model loaded" in "\n".join(driver.observe("ws/svc", log_lines=20).log_tail)
+
+
+def test_delete_leaves_no_process_and_frees_the_port(driver: LocalDriver, app_dir: Path) -> None:
+    port = driver.apply(make_spec(app_dir, replicas=2))
+    rev = driver.wait_ready("ws/svc", 1)
+    pids = [r.pid for r in rev.replicas]
+    assert sorted(replica_pids(driver.run_dir)) == sorted(pids)
+    driver.delete("ws/svc")
+    assert replica_pids(driver.run_dir) == []
+    assert not any(is_alive(pid) for pid in pids if pid)
+    assert not driver.observe("ws/svc").exists
+    assert not (driver.run_dir / "ws").exists()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))  # nothing holds the port any more
+        sock.listen()
+
+
+def test_apply_is_idempotent_and_a_different_spec_for_a_revision_is_a_conflict(
+    driver: LocalDriver, app_dir: Path
+) -> None:
+    spec = make_spec(app_dir)
+    port = driver.apply(spec)
+    assert driver.apply(spec) == port
+    import pytest
+
+    from modelport.errors import Conflict
+
+    with pytest.raises(Conflict, match="apply a new revision"):
+        driver.apply(make_spec(app_dir, replicas=3))
+    # a new revision without a port keeps the service's port
+    assert driver.apply(make_spec(app_dir, revision=2)) == port
