@@ -29,7 +29,7 @@ from modelport.sdk.webservice import Webservice
 from modelport.specs import load_deployment_config, load_inference_config
 
 TAIL_LINES = 15
-EXAMPLE = """Deploy model digits version 1 with the v1 config files, and wait until it is Healthy:
+EXAMPLE = """Example: deploy model digits version 1 with the v1 config files, wait until Healthy:
 
     modelport model deploy -n digits-svc -m digits:1 --ic inferenceconfig.json --dc deploymentconfig.json
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from modelport.errors import ModelportError, NotFound
+from modelport.errors import ModelportError, NotFound, ServerError
 from modelport.sdk._http import Client, seg
 
 TERMINAL = ("Succeeded", "Failed", "Cancelled", "TimedOut")
@@ -50,8 +50,8 @@ class LogFollower:
     def poll(self) -> Iterator[str]:
         try:
             content = self._client.get(self._path, {"numLines": LOG_LINES}).get("content", "")
-        except NotFound:
-            return
+        except (NotFound, ServerError):
+            return  # the log is a courtesy: never let it break following the operation
         now: Counter[str] = Counter()
         for line in str(content).splitlines():
             now[line] += 1
