@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -149,27 +149,35 @@ class Reconciler:
     def _claim(self) -> list[int]:
         """Claim free or expired leases, renew ours; returns the ids this process drives now."""
         now = utcnow()
-        until = now + timedelta(seconds=LEASE_SECONDS)
+        renew_before = now + timedelta(seconds=LEASE_SECONDS / 2)
+        with self.dctx.server.store.read() as s:
+            rows = s.execute(select(Service.id, Service.lease_owner, Service.lease_until)).all()
+        wanted = [i for i, owner, until in rows if self._claimable(owner, until, now)]
+        # Write only when a lease must be taken or is getting old: no write lock taken every pass.
+        stale = [
+            i
+            for i, owner, until in rows
+            if i in wanted and (owner != self.owner or until is None or until < renew_before)
+        ]
+        if not stale:
+            return wanted
         mine: list[int] = []
         with self.dctx.server.store.write() as s:
-            rows = s.execute(
-                select(Service.id, Service.lease_owner, Service.lease_until).with_for_update(
-                    skip_locked=True
-                )
+            locked = s.execute(
+                select(Service.id, Service.lease_owner, Service.lease_until)
+                .where(Service.id.in_(wanted))
+                .with_for_update(skip_locked=True)
             ).all()
-            for service_id, owner, lease_until in rows:
-                if (
-                    owner == self.owner
-                    or owner is None
-                    or lease_until is None
-                    or lease_until < now
-                    or self._dead(owner)
-                ):
-                    mine.append(service_id)
-            if mine:
-                for service in s.scalars(select(Service).where(Service.id.in_(mine))):
-                    service.lease_owner, service.lease_until = self.owner, until
+            mine = [i for i, owner, until in locked if self._claimable(owner, until, utcnow())]
+            until = utcnow() + timedelta(seconds=LEASE_SECONDS)
+            for service in s.scalars(select(Service).where(Service.id.in_(mine))):
+                service.lease_owner, service.lease_until = self.owner, until
         return mine
+
+    def _claimable(self, owner: str | None, until: datetime | None, now: datetime) -> bool:
+        if owner == self.owner or owner is None or until is None or until < now:
+            return True
+        return self._dead(owner)
 
     def _dead(self, owner: str) -> bool:
         host, _, rest = owner.partition(":")

@@ -121,7 +121,7 @@ class DriverAdapter:
     def driver(self) -> TargetDriver:
         with self._lock:
             if self._driver is None:
-                from modelport.targets.local import LocalDriver
+                from modelport.targets.local.driver import LocalDriver
 
                 self._driver = LocalDriver(self.run_dir)
             return self._driver
