@@ -46,7 +46,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("workspace", "modelport.cli.workspace"),
     ("folder", "modelport.cli.folder"),
     ("model", "modelport.cli.model"),
-    # ("env", "modelport.cli.env"),          # environments engineer: cli/env.py
+    ("env", "modelport.cli.env"),
     ("service", "modelport.cli.service"),
 ]
 
