@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-import yaml
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -53,7 +52,7 @@ def render(data: Any, opts: CommonOptions, *, columns: Sequence[str] | None = No
     if fmt is OutputFormat.json:
         _write(json.dumps(data, indent=2, default=str) + "\n")
     elif fmt is OutputFormat.yaml:
-        _write(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True))
+        _write(_yaml(data))
     elif fmt is OutputFormat.tsv:
         rows = data if isinstance(data, list) else [data]
         for row in rows:
@@ -87,7 +86,7 @@ def render_items(
         empty = True
         for item in iterator:
             empty = False
-            _write(yaml.safe_dump([_plain(item)], sort_keys=False, allow_unicode=True))
+            _write(_yaml([item]))
         if empty:
             _write("[]\n")
     elif fmt is OutputFormat.tsv:
@@ -178,6 +177,12 @@ def _tsv_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "True" if value else "False"
     return str(value).replace("\t", " ").replace("\n", " ")
+
+
+def _yaml(data: Any) -> str:
+    import yaml  # only -o yaml pays for it
+
+    return str(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True))
 
 
 def _plain(value: Any) -> Any:

@@ -89,10 +89,16 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, prog_name="modelport", standalone_mode=False)
     except UsageError as exc:
         ctx = getattr(exc, "ctx", None)
-        where = ctx.command_path if ctx is not None else "modelport"
-        message = str(exc.format_message()).rstrip(".")  # type: ignore[attr-defined]
-        error_line(f"{message}. See '{where} --help'.")
-        code = 2
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help())  # `modelport model` alone: show the group's help
+            code = 0
+        else:
+            where = ctx.command_path if ctx is not None else "modelport"
+            message = str(exc.format_message()).strip()  # type: ignore[attr-defined]
+            if not message.endswith((".", "?", "!")):
+                message += "."
+            error_line(f"{message} See '{where} --help'.")
+            code = 2
     except ClickException as exc:
         error_line(str(exc.format_message()))  # type: ignore[attr-defined]
         code = int(getattr(exc, "exit_code", 1))

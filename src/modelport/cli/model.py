@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modelport.cli._options import CommonOptions, common_options, parse_filters, parse_pairs
 from modelport.cli._output import render, render_items
 from modelport.errors import UserError
-from modelport.sdk.model import Model
-from modelport.sdk.run import Run
+
+if TYPE_CHECKING:
+    from modelport.sdk.model import Model
 
 app = typer.Typer(
     help="Register, list, show, download, update and delete models of a workspace's registry.\n\n"
@@ -71,6 +72,8 @@ def resolve_model(
     if version is not None and not name:
         raise UserError("-v/--version goes with -n/--model-name.")
     fallback = None
+    from modelport.sdk.model import Model
+
     if metadata_file is not None:
         model_id, fallback = read_metadata_file(metadata_file)
     ws = opts.workspace(fallback=fallback)
@@ -203,6 +206,9 @@ def register(
 
     modelport model register -n digits --asset-path outputs/model.pkl --experiment-name train --run-id RUN_ID
     """
+    from modelport.sdk.model import Model
+    from modelport.sdk.run import Run
+
     tags = parse_pairs(tag, "--tag")
     properties = parse_pairs(prop, "--property")
     if (path is None) == (asset_path is None):
@@ -283,6 +289,8 @@ def list_(
 
     Example: modelport model list -n digits --tag team=vision -o json --query "[].id"
     """
+    from modelport.sdk.model import Model
+
     ws = opts.workspace()
     models = Model._iter(
         ws,
