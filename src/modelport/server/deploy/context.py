@@ -24,6 +24,33 @@ ENV_CACHE_VARIABLE = "MODELPORT_ENV_CACHE"
 LOG_FILE = "deploy.log"
 
 
+@dataclass(frozen=True)
+class DeploySettings:
+    """Timeouts of the rollout: ``HOME/deploy.json`` (camelCase keys), then env vars, then defaults."""
+
+    startup_timeout: float = 180.0  # a new revision must be ready within this (plus initial delay)
+    scheduling_timeout: float = 300.0  # Unschedulable this long → Failed (the original: 5 min)
+
+    @classmethod
+    def load(cls, home: Path) -> DeploySettings:
+        import json
+
+        try:
+            data = json.loads((home / "deploy.json").read_text())
+        except (OSError, ValueError):
+            data = {}
+        return cls(
+            startup_timeout=float(
+                os.environ.get("MODELPORT_STARTUP_TIMEOUT")
+                or data.get("startupTimeoutSeconds", cls.startup_timeout)
+            ),
+            scheduling_timeout=float(
+                os.environ.get("MODELPORT_SCHEDULING_TIMEOUT")
+                or data.get("schedulingTimeoutSeconds", cls.scheduling_timeout)
+            ),
+        )
+
+
 @dataclass
 class DeployContext:
     server: ServerContext
@@ -31,6 +58,7 @@ class DeployContext:
     driver: DriverAdapter
     services_root: Path
     env_cache: Path
+    settings: DeploySettings = field(default_factory=DeploySettings)
     reconciler: Reconciler | None = None
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -130,6 +158,7 @@ def deploy_context(server: ServerContext) -> DeployContext:
                 driver=DriverAdapter(home / "replicas"),
                 services_root=home / "services",
                 env_cache=env_cache,
+                settings=DeploySettings.load(home),
             )
             _CONTEXTS[id(server)] = dctx
         return dctx

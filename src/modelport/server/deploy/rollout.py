@@ -6,7 +6,6 @@ an operation interrupted at any point (kill -9 of the server) is finished by run
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -43,10 +42,6 @@ from modelport.server.store.services import (
     Service,
 )
 
-# How long a new revision may take to become ready (after its liveness initial delay).
-STARTUP_TIMEOUT_S = float(os.environ.get("MODELPORT_STARTUP_TIMEOUT", "180"))
-# How long a service may stay Unschedulable before it is Failed (the original: 5 minutes).
-SCHEDULING_TIMEOUT_S = float(os.environ.get("MODELPORT_SCHEDULING_TIMEOUT", "300"))
 POLL_S = 0.2
 
 
@@ -221,7 +216,8 @@ def _start_and_wait(
     except ModelportError as exc:
         raise StepFailed("CrashedAtStart", str(exc)) from None
     _set(dctx, ids, "wait")
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S + plan.initial_delay
+    startup, scheduling = dctx.settings.startup_timeout, dctx.settings.scheduling_timeout
+    deadline = time.monotonic() + startup + plan.initial_delay
     pending_since: float | None = None
     while True:
         obs: Observation = dctx.driver.observe(plan.workspace, plan.service, plan.revision)
@@ -239,19 +235,19 @@ def _start_and_wait(
                 pending_since = now
                 log(f"Unschedulable: {obs.message}")
                 _set(dctx, ids, "schedule", state=UNSCHEDULABLE, state_since=utcnow())
-            if now - pending_since > SCHEDULING_TIMEOUT_S:
+            if now - pending_since > scheduling:
                 raise StepFailed(
                     "Unschedulable",
                     "Couldn't schedule the service because this machine didn't have the "
-                    f"resources after trying for {SCHEDULING_TIMEOUT_S:g} s: {obs.message}",
+                    f"resources after trying for {scheduling:g} s: {obs.message}",
                     obs.log_lines,
                 )
-            deadline = now + STARTUP_TIMEOUT_S + plan.initial_delay
+            deadline = now + startup + plan.initial_delay
         elif now > deadline:
             raise StepFailed(
                 "Timeout",
                 f"Revision {plan.revision} did not become ready within "
-                f"{STARTUP_TIMEOUT_S + plan.initial_delay:.0f} s",
+                f"{startup + plan.initial_delay:.0f} s",
                 obs.log_lines,
             )
         if not alive():
