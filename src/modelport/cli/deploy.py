@@ -211,7 +211,6 @@ def follow_operation(service: Webservice, action: str) -> dict[str, Any]:
             service.workspace.name,
             service.name,
             service._operation_id,
-            skip_existing_logs=action != "Deploying",
         ):
             display.event(event)
             if event.operation is not None:

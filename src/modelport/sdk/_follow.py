@@ -6,6 +6,7 @@ CLI's live display (Rich), so the two never disagree about what happened.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,34 +31,76 @@ class Event:
     operation: dict[str, Any] | None = None
 
 
-class LogFollower:
-    """Yields the lines of a log that grows anywhere (the deploy log and replica logs interleave).
+_SECTION = re.compile(r"^==> (?P<name>.+?) <==$")
+_REVISION = re.compile(r"(?:^|/)rev-(?P<n>\d+)(?:/|$)")
 
+
+class LogFollower:
+    """Yields the new lines of a service log that grows anywhere, for one operation.
+
+    The log is the deployment log (every operation of the service) followed by one section per
+    replica (``==> rev-N/replica-K.log <==``). Only this operation's part of the deployment log
+    is shown (from the line naming its id), replica lines are prefixed with their section, and
+    sections of older revisions show only what they write after the first look (their drain).
     A line is new when the latest read holds it more often than any earlier read did: this
-    survives both appends in the middle and the head being cut off by ``numLines``.
+    survives appends in the middle and the head being cut off by ``numLines``.
     """
 
-    def __init__(self, client: Client, workspace: str, service: str) -> None:
+    def __init__(
+        self,
+        client: Client,
+        workspace: str,
+        service: str,
+        operation_id: str | None = None,
+        target_revision: int | None = None,
+    ) -> None:
         self._client = client
         self._path = f"/workspaces/{seg(workspace)}/services/{seg(service)}/logs"
         self._seen: Counter[str] = Counter()
+        self._operation_id = operation_id
+        self.target_revision = target_revision
+        self._first = True
+        self._marker_seen = operation_id is None
 
-    def skip_existing(self) -> None:
-        """Mark what the log holds now as seen (an update shows only its own lines)."""
-        for _ in self.poll():
-            pass
-
-    def poll(self) -> Iterator[str]:
+    def poll(self, final: bool = False) -> Iterator[str]:
         try:
             content = self._client.get(self._path, {"numLines": LOG_LINES}).get("content", "")
         except (NotFound, ServerError):
             return  # the log is a courtesy: never let it break following the operation
+        lines = self._visible(str(content).splitlines(), final)
+        first, self._first = self._first, False
         now: Counter[str] = Counter()
-        for line in str(content).splitlines():
+        for line, old in lines:
             now[line] += 1
             if now[line] > self._seen[line]:
                 self._seen[line] = now[line]
-                yield line
+                if not (first and old):
+                    yield line
+
+    def _visible(self, lines: list[str], final: bool) -> list[tuple[str, bool]]:
+        """(line as shown, belongs to an older revision) for the lines this operation may show."""
+        deploy: list[str] = []
+        out: list[tuple[str, bool]] = []
+        section: str | None = None
+        old = False
+        for line in lines:
+            header = _SECTION.match(line)
+            if header:
+                section = header["name"].removesuffix(".log")
+                rev = _REVISION.search(section)
+                old = bool(rev and self.target_revision and int(rev["n"]) < self.target_revision)
+            elif section is None:
+                deploy.append(line)
+            elif line.strip():
+                out.append((f"[{section}] {line}", old))
+        if self._operation_id is not None:
+            marks = [i for i, line in enumerate(deploy) if self._operation_id in line]
+            if marks:
+                self._marker_seen = True
+                deploy = deploy[marks[-1] :]
+            elif not (final or self._marker_seen):
+                deploy = []  # this operation has not written its first line yet
+        return [(line, False) for line in deploy] + out
 
 
 def follow(
@@ -68,26 +111,26 @@ def follow(
     *,
     timeout_sec: float | None = None,
     logs: bool = True,
-    skip_existing_logs: bool = False,
 ) -> Iterator[Event]:
     """Poll the operation until it is terminal; raise :class:`OperationTimeout` past the deadline."""
     deadline = None if timeout_sec is None else time.monotonic() + timeout_sec
-    follower = LogFollower(client, workspace, service) if logs else None
-    if follower is not None and skip_existing_logs:
-        follower.skip_existing()
+    follower = LogFollower(client, workspace, service, operation_id) if logs else None
     last_state = None
     delay = FIRST_POLL
     op_path = f"/workspaces/{seg(workspace)}/operations/{seg(operation_id)}"
     while True:
         operation: dict[str, Any] = client.get(op_path)
-        if follower is not None:
-            for line in follower.poll():
-                yield Event("log", line=line)
         state = operation.get("state")
-        if state != last_state:
-            last_state = state
+        final = state in TERMINAL
+        if state != last_state and not final:
             yield Event("operation", operation=operation)
-        if state in TERMINAL:
+        last_state = state
+        if follower is not None:
+            follower.target_revision = operation.get("targetRevision")
+            for line in follower.poll(final=final):
+                yield Event("log", line=line)
+        if final:
+            yield Event("operation", operation=operation)
             return
         if deadline is not None and time.monotonic() >= deadline:
             raise OperationTimeout(
