@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from modelport import __version__
-from modelport.server import errors
+from modelport.server import errors, security
 from modelport.server.api import PREFIX, ROUTERS
 from modelport.server.api.deps import require_token
 from modelport.server.context import ServerContext
@@ -22,6 +22,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
+    security.install(app)  # body size limits, failed-auth rate limit, 507 on a full disk
     for router, needs_token in ROUTERS:
         deps = [Depends(require_token)] if needs_token else []
         app.include_router(router, prefix=PREFIX, dependencies=deps)

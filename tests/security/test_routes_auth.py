@@ -1,0 +1,113 @@
+"""Every route of the OpenAPI document needs the workspace token; wrong tokens are rate-limited
+per client address, and the right token is never blocked."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ServerProcess
+from tests.security.support import client_from, start_server_with_env
+
+OPEN_ROUTES = {("get", "/api/v1/health")}
+SAMPLE = {
+    "ws": "default",
+    "sha256": "0" * 64,
+    "name": "m",
+    "version": "1",
+    "runId": "exp_1_abcdef01",
+    "experiment": "exp",
+    "op_id": "op",
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    env = {"MODELPORT_AUTH_FAILURES": "5", "MODELPORT_AUTH_WINDOW_SECONDS": "3"}
+    s = start_server_with_env(tmp_path_factory.mktemp("auth-home"), env)
+    yield s
+    s.stop()
+
+
+def _routes(server: ServerProcess) -> list[tuple[str, str]]:
+    doc = server.client().get("/openapi.json").json()
+    routes = []
+    for path, item in doc["paths"].items():
+        for method in item:
+            if method in ("get", "put", "post", "patch", "delete", "head", "options"):
+                routes.append((method, path))
+    return routes
+
+
+def _fill(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: SAMPLE.get(m.group(1), "x"), path)
+
+
+def test_every_route_in_the_openapi_document_needs_the_token(server: ServerProcess) -> None:
+    routes = _routes(server)
+    assert len(routes) >= 30, routes  # the document lists the whole API
+    checked = 0
+    with client_from(server, "127.0.0.11") as anonymous:
+        for method, path in routes:
+            if (method, path) in OPEN_ROUTES:
+                continue
+            r = anonymous.request(method.upper(), _fill(path).removeprefix("/api/v1"), json={})
+            assert r.status_code == 401, (method, path, r.status_code, r.text)
+            assert r.headers["www-authenticate"] == "Bearer", (method, path)
+            if method != "head":
+                assert "token" in r.json()["message"], (method, path)
+            checked += 1
+    print(f"\n[campaign] routes checked without a token: {checked}")
+
+
+def test_routes_answer_401_to_a_wrong_token_before_any_lookup(server: ServerProcess) -> None:
+    # Each address may fail 5 times in the window: use a fresh address per 4 routes.
+    for i, (method, path) in enumerate(r for r in _routes(server) if r not in OPEN_ROUTES):
+        with client_from(server, f"127.0.1.{10 + i // 4}", token="wrong-token") as c:
+            r = c.request(method.upper(), _fill(path).removeprefix("/api/v1"), json={})
+            assert r.status_code == 401, (method, path, r.status_code, r.text)
+
+
+def test_wrong_tokens_are_rate_limited_but_the_right_token_passes(server: ServerProcess) -> None:
+    with (
+        client_from(server, "127.0.0.21", token="guess") as guesser,
+        client_from(server, "127.0.0.21", token=server.token) as owner,
+        client_from(server, "127.0.0.21") as anonymous,
+        client_from(server, "127.0.0.22", token="other") as neighbour,
+    ):
+        codes = [guesser.get("/workspaces").status_code for _ in range(5)]
+        assert codes == [401] * 5
+        blocked = guesser.get("/workspaces")
+        assert blocked.status_code == 429, blocked.text
+        assert 1 <= int(blocked.headers["retry-after"]) <= 3
+        assert "retry after" in blocked.json()["message"]
+        assert anonymous.get("/workspaces").status_code == 429
+        # the right token from the same address is never blocked
+        assert owner.get("/workspaces").status_code == 200
+        # another address keeps its own budget
+        assert neighbour.get("/workspaces").status_code == 401
+        # health stays open
+        assert guesser.get("/health").status_code == 200
+        deadline = time.monotonic() + 10
+        while guesser.get("/workspaces").status_code == 429:
+            assert time.monotonic() < deadline, "the block did not expire with its window"
+            time.sleep(0.2)  # poll interval, bounded by the deadline
+        assert guesser.get("/workspaces").status_code == 401
+
+
+def test_missing_token_is_not_counted_as_a_guess(server: ServerProcess) -> None:
+    with client_from(server, "127.0.0.31") as anonymous:
+        codes = {anonymous.get("/workspaces").status_code for _ in range(12)}
+    assert codes == {401}
+
+
+def test_token_file_is_0600_and_not_in_the_log(server: ServerProcess) -> None:
+    assert (server.home / "token").stat().st_mode & 0o777 == 0o600
+    assert server.token not in Path(server.home / "server.log").read_text(errors="replace")
+    r = httpx.get(f"{server.url}/api/v1/openapi.json")
+    assert server.token not in r.text
