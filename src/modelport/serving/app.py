@@ -299,15 +299,13 @@ class App:
                 0.0,
             )
         try:
-            args: tuple[Any, ...]
-            kwargs: dict[str, Any] = {}
             qs = scope.get("query_string", b"")
+            # run() is called with keyword arguments, as the original does
             if script.mode == "raw":
-                args = (inputs.raw_input(method, body, qs),)
+                kwargs = {script.params[0].name: inputs.raw_input(method, body, qs)}
             elif script.mode == "rawhttp":
-                args = (inputs.rawhttp_request(scope, body),)
+                kwargs = {script.params[0].name: inputs.rawhttp_request(scope, body)}
             else:
-                args = ()
                 kwargs = inputs.schema_kwargs(script, method, ctype, body, qs)
             if script.wants_headers:
                 kwargs["request_headers"] = inputs.headers_dict(scope["headers"])
@@ -315,11 +313,11 @@ class App:
             return await _fail(send, exc.status, out, exc.message), rid, 0.0
         try:
             if state.batcher is not None:
-                result, exec_s = await state.batcher.submit(args[0] if args else None, rid)
+                result, exec_s = await state.batcher.submit(kwargs[script.params[0].name], rid)
             else:
                 assert state.runner is not None
                 await self.admission.acquire()
-                result, exec_s = await state.runner.invoke(rid, args, kwargs)
+                result, exec_s = await state.runner.invoke(rid, (), kwargs)
         except Overloaded as exc:
             return await _fail(send, 503, out, str(exc)), rid, 0.0
         except ScoringTimeout as exc:

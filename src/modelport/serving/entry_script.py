@@ -57,18 +57,36 @@ def _innermost(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _has_input_schema(run: Callable[..., Any]) -> bool:
-    """True when the inference-schema registry (real package or shim) holds an input schema for run."""
-    util = sys.modules.get("inference_schema.schema_util")
-    if util is None:
-        return False
-    try:
-        if not util.is_schema_decorated(run):
-            return False
-        schema = util.get_input_schema(run)
-    except Exception:
-        return False
-    return bool(schema.get("properties")) or schema != {"type": "object"}
+SCHEMA_UTILS = ("inference_schema.schema_util", "modelport.compat.inference_schema.schema_util")
+
+
+def schema_util_for(run: Callable[..., Any]) -> Any:
+    """The inference-schema registry (real package or shim) that knows run, if the script used one."""
+    for name in SCHEMA_UTILS:
+        util = sys.modules.get(name)
+        try:
+            if util is not None and util.is_schema_decorated(run):
+                return util
+        except Exception:
+            continue
+    return None
+
+
+def _schema_decorated(run: Callable[..., Any]) -> bool:
+    return schema_util_for(run) is not None
+
+
+def _rawhttp_requested(run: Callable[..., Any], inner: Callable[..., Any]) -> bool:
+    """Our marker on the function, or the real packages' module-wide flag."""
+    if any(getattr(f, RAWHTTP_ATTR, False) for f in (run, inner)):
+        return True
+    for name in (
+        "azureml.contrib.services.aml_request",
+        "azureml_inference_server_http.api.aml_request",
+    ):
+        if getattr(sys.modules.get(name), "_rawHttpRequested", False):
+            return True
+    return False
 
 
 def load(path: str) -> EntryScript:
@@ -102,8 +120,8 @@ def load(path: str) -> EntryScript:
             params.append(p)
     if not params:
         raise EntryScriptError("run() must take at least one parameter besides request_headers")
-    rawhttp = any(getattr(f, RAWHTTP_ATTR, False) for f in (run, inner))
-    schema = _has_input_schema(run)
+    rawhttp = _rawhttp_requested(run, inner)
+    schema = _schema_decorated(run)
     if rawhttp and schema:
         raise EntryScriptError("run() cannot be both @rawhttp and @input_schema decorated")
     mode = "rawhttp" if rawhttp else "schema" if schema else "raw"

@@ -64,22 +64,29 @@ def schema_kwargs(
         data: Any = query_params(query_string)
     else:
         mimetype = (content_type or b"").split(b";", 1)[0].strip().lower()
-        if mimetype != b"application/json":
+        # Flask's request.is_json: application/json or application/*+json
+        if not (
+            mimetype == b"application/json"
+            or (mimetype.startswith(b"application/") and mimetype.endswith(b"+json"))
+        ):
             raise InputError(415, "Expects Content-Type to be application/json")
-        if not body.strip():
+        if not body:
             raise InputError(400, "POST body is empty. Expecting a JSON dictionary.")
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise InputError(400, "POST body could not be decoded as JSON.") from None
+            try:
+                data = json.loads(body)  # the stdlib accepts NaN/Infinity, as the original does
+            except ValueError as exc:
+                raise InputError(400, f"POST body could not be decoded as JSON: {exc}") from None
         if not isinstance(data, dict):
             raise InputError(400, "POST body should be a JSON dictionary.")
     kwargs: dict[str, Any] = {}
     for p in script.params:
-        if p.name in data:
-            kwargs[p.name] = data[p.name]
-        elif p.default is p.empty:
+        value = data.get(p.name, p.default)
+        if value is p.empty:
             raise InputError(400, f"A value is not provided for the '{p.name}' parameter.")
+        kwargs[p.name] = value
     return kwargs
 
 

@@ -1,11 +1,12 @@
-"""Request-id headers: which ones are read, generated, limited and echoed.
+"""Request-id headers, as azmlinfsrv 1.5 reads, limits and echoes them.
 
-- ``x-request-id``: the client's value if given, else a new UUID; echoed as ``x-request-id`` and as
-  the deprecated ``x-ms-request-id``. It prefixes run()'s log lines.
-- ``x-ms-client-request-id``: the client's value, else its (deprecated) ``x-ms-request-id``, else the
-  request id; echoed.
+- ``x-request-id``: the client's value, else a new UUID; echoed; it prefixes run()'s log lines.
+- ``x-ms-client-request-id``: the client's value, else its deprecated ``x-ms-request-id``; echoed
+  only when there is one.
+- ``x-ms-request-id`` (deprecated): echoed as sent, else filled with the client request id or
+  the request id.
 - ``TraceId``: echoed when sent.
-Any of them longer than 100 characters answers 431.
+More than 100 characters in any of them answers 431.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ MAX_LENGTH = 100
 
 
 class TooLong(Exception):
-    def __init__(self, header: str) -> None:
-        super().__init__(f"{header} header is longer than {MAX_LENGTH} characters")
-        self.header = header
+    pass
 
 
 def resolve(
@@ -28,22 +27,22 @@ def resolve(
     trace_id: bytes | None,
 ) -> tuple[str, list[tuple[bytes, bytes]]]:
     """Return the request id and the response headers that echo the ids."""
-    for name, value in (
-        ("x-request-id", request_id),
-        ("x-ms-client-request-id", client_id),
-        ("x-ms-request-id", ms_request_id),
-        ("TraceId", trace_id),
-    ):
-        if value is not None and len(value) > MAX_LENGTH:
-            raise TooLong(name)
-    rid = request_id.decode("latin-1") if request_id else str(uuid.uuid4())
-    rid_b = rid.encode("latin-1")
-    cid = client_id or ms_request_id or rid_b
-    headers = [
-        (b"x-request-id", rid_b),
-        (b"x-ms-request-id", rid_b),
-        (b"x-ms-client-request-id", cid),
-    ]
+    if request_id is not None and len(request_id) > MAX_LENGTH:
+        raise TooLong(f"x-request-id must not exceed {MAX_LENGTH} characters")
+    rid_b = request_id if request_id is not None else str(uuid.uuid4()).encode()
+    client = client_id or b""
+    legacy = ms_request_id or b""
+    if legacy:
+        client = client or legacy
+    else:
+        legacy = client or rid_b
+    if len(legacy) > MAX_LENGTH or len(client) > MAX_LENGTH:
+        raise TooLong(
+            f"x-ms-request-id and x-ms-client-request-id must not exceed {MAX_LENGTH} characters"
+        )
+    headers = [(b"x-request-id", rid_b), (b"x-ms-request-id", legacy)]
+    if client:
+        headers.append((b"x-ms-client-request-id", client))
     if trace_id is not None:
         headers.append((b"traceid", trace_id))
-    return rid, headers
+    return rid_b.decode("latin-1"), headers

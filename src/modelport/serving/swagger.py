@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from typing import Any
 
 import orjson
 
-from modelport.serving.entry_script import EntryScript
+from modelport.serving.entry_script import EntryScript, schema_util_for
 
 VERSIONS = {"2": "2.0", "2.0": "2.0", "3": "3.0", "3.0": "3.0", "3.1": "3.1"}
 USER_FILES = {
@@ -26,8 +25,8 @@ class SwaggerError(Exception):
 
 
 def _schemas(script: EntryScript | None) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    util = sys.modules.get("inference_schema.schema_util")
-    if script is None or util is None or not util.is_schema_decorated(script.run):
+    util = schema_util_for(script.run) if script is not None else None
+    if script is None or util is None:
         return dict(UNDECORATED), dict(UNDECORATED), ["2.0", "3.0", "3.1"]
     inp = copy.deepcopy(util.get_input_schema(script.run))
     out = copy.deepcopy(util.get_output_schema(script.run))

@@ -109,7 +109,7 @@ class Worker:
         t0 = time.perf_counter()
         try:
             path, source_dir = prepare_paths(self.s)
-            compat.install()
+            compat.install(front=os.environ.get("MODELPORT_COMPAT_SHIMS") == "force")
             init_task: asyncio.Future[es.EntryScript] = loop.run_in_executor(
                 None, load_and_init, path
             )
