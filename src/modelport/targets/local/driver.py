@@ -150,7 +150,8 @@ class LocalDriver:
                 return
             if not rev.retiring:
                 rev.retiring = True
-                (rev.dir / "retired").touch()
+                with contextlib.suppress(OSError):  # another driver may have removed it
+                    (rev.dir / "retired").touch()
                 deadline = time.monotonic() + self.stop_grace
                 for r in rev.replicas:
                     r.next_start = math.inf
@@ -229,6 +230,10 @@ class LocalDriver:
     def _ensure_thread(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
+                if self._closing.is_set():  # used again after close()
+                    self._pool = ThreadPoolExecutor(
+                        max_workers=8, thread_name_prefix="modelport-probe"
+                    )
                 self._closing.clear()
                 self._thread = threading.Thread(target=self._loop, name="modelport-local-driver",
                                                 daemon=True)  # fmt: skip
