@@ -139,7 +139,9 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
         database_url: str | None = None, home: Path | None = None, artifacts: Path | None = None
     ) -> ServerProcess:
         server = start_server(
-            home or tmp_path / f"home-{len(started)}", database_url=database_url, artifacts=artifacts
+            home or tmp_path / f"home-{len(started)}",
+            database_url=database_url,
+            artifacts=artifacts,
         )
         started.append(server)
         return server
@@ -156,8 +158,9 @@ def workspace_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     server.stop()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database (SQLAlchemy URL), dropped on exit; skips without PG."""
     psycopg = pytest.importorskip("psycopg")
     name = f"mp_{uuid.uuid4().hex[:16]}"
     try:
@@ -167,9 +170,17 @@ def pg_url() -> Iterator[str]:
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_pg_database() as url:
+        yield url
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
