@@ -113,3 +113,28 @@ def test_unknown_environment_or_version_is_404(api):
 def test_requires_the_token(workspace_server):
     c = workspace_server.client(token="wrong")
     assert c.get(WS).status_code == 401
+
+
+def _register_concurrently(client, name: str, n: int = 6) -> list:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(lambda _: client.post(WS, json=env_json(name)), range(n)))
+
+
+def test_identical_concurrent_registrations_make_one_version(api):
+    results = _register_concurrently(api, "racy")
+    assert sorted(r.status_code for r in results) == [200] * 5 + [201]
+    assert {r.json()["version"] for r in results} == {"1"}
+
+
+def test_registry_on_postgresql(server_factory, pg_url):
+    server = server_factory(database_url=pg_url)
+    client = server.client()
+    results = _register_concurrently(client, "pg-env")
+    assert {r.json()["version"] for r in results} == {"1"}
+    assert client.post(WS, json=env_json("pg-env", pip=("joblib",))).json()["version"] == "2"
+    latest = client.get(WS, params={"latest": "true", "curated": "false"}).json()["value"]
+    assert [e["id"] for e in latest] == ["pg-env:2"]
+    lock = client.put(f"{WS}/pg-env/versions/2/lock", json={"lock": "joblib==1.6.0\n"})
+    assert lock.json()["lock"] == "joblib==1.6.0\n"

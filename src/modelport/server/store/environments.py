@@ -68,14 +68,20 @@ def content_hash(spec: EnvironmentSpec) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def _next_version(session: Session, workspace_id: int, name: str) -> int:
+def _claim_name(session: Session, workspace_id: int, name: str, bump: bool) -> int:
+    """Upsert the name's counter row; ``bump`` takes the next version, else only locks the row.
+
+    Locking first serializes registrations of one name on PostgreSQL too, so two identical
+    registrations racing each other still produce one version.
+    """
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     last = EnvironmentName.last_version
     stmt = (
         insert(EnvironmentName)
-        .values(workspace_id=workspace_id, name=name, last_version=1)
+        .values(workspace_id=workspace_id, name=name, last_version=1 if bump else 0)
         .on_conflict_do_update(
-            index_elements=["workspace_id", "name"], set_={"last_version": last + 1}
+            index_elements=["workspace_id", "name"],
+            set_={"last_version": last + 1 if bump else last},
         )
         .returning(last)
     )
@@ -91,10 +97,11 @@ def register(
     """
     check_user_name(spec.name)
     digest = content_hash(spec)
+    _claim_name(session, workspace_id, spec.name, bump=False)
     latest = _latest(session, workspace_id, spec.name)
     if latest is not None and latest.content_hash == digest:
         return latest, False
-    version = _next_version(session, workspace_id, spec.name)
+    version = _claim_name(session, workspace_id, spec.name, bump=True)
     row = EnvironmentVersion(
         workspace_id=workspace_id,
         name=spec.name,
