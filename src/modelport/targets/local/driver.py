@@ -12,20 +12,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import shutil
 import signal
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelport.errors import Conflict
 from modelport.targets.base import (
     FailureCause,
-    ObservedReplica,
     ObservedRevision,
     ObservedService,
     PortInUse,
@@ -33,46 +30,13 @@ from modelport.targets.base import (
 )
 from modelport.targets.local import limits, procs, rundir
 from modelport.targets.local.causes import classify
-from modelport.targets.local.replica import RUN_DIR_ENV, Replica, free_port, probe
+from modelport.targets.local.host import enable_tcp_migrate_req, kill_strays
+from modelport.targets.local.replica import Replica, free_port, probe
+from modelport.targets.local.revision import Revision
 
 log = logging.getLogger("modelport.targets.local")
 
 READINESS_POLL = 0.1  # seconds between readiness probes until a replica is first ready
-# which replica cause a revision reports first
-_SEVERITY = ("EntryScriptImportFailed", "InitFailed", "TlsConfigurationFailed", "PortInUse",
-             "CrashLoop", "CrashedAtStart")  # fmt: skip
-
-
-def enable_tcp_migrate_req() -> bool:
-    """Let a closing listener's queued connections move to a sibling replica (Linux ≥ 5.14)."""
-    path = Path("/proc/sys/net/ipv4/tcp_migrate_req")
-    try:
-        if path.read_text().strip() != "1":
-            path.write_text("1")
-        enabled = path.read_text().strip() == "1"
-    except OSError as exc:
-        log.warning("net.ipv4.tcp_migrate_req could not be set (%s): connections queued on a "
-                    "retiring replica may be reset", exc.strerror)  # fmt: skip
-        return False
-    log.info("net.ipv4.tcp_migrate_req=1: queued connections of a retiring replica migrate")
-    return enabled
-
-
-@dataclass
-class _Revision:
-    spec: ReplicaSetSpec
-    port: int
-    dir: Path
-    replicas: list[Replica] = field(default_factory=list)
-    pending: bool = True
-    retiring: bool = False
-    cause: FailureCause | None = None
-    next_schedule: float = 0.0
-
-    def replica_cause(self) -> FailureCause | None:
-        causes = [r.cause for r in self.replicas if r.cause is not None and not r.ready]
-        causes.sort(key=lambda c: _SEVERITY.index(c.code) if c.code in _SEVERITY else 99)
-        return causes[0] if causes else None
 
 
 class LocalDriver:
@@ -95,7 +59,7 @@ class LocalDriver:
         self.crash_loop_after, self.crash_window = crash_loop_after, crash_window
         self.stop_grace, self.tick = stop_grace, tick
         self.tcp_migrate_req = enable_tcp_migrate_req()
-        self._revisions: dict[tuple[str, int], _Revision] = {}
+        self._revisions: dict[tuple[str, int], Revision] = {}
         self._lock = threading.RLock()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
@@ -119,7 +83,7 @@ class LocalDriver:
             (service_dir / "port").write_text(str(port))
             rev_dir = rundir.revision_dir(self.run_dir, spec.service, spec.revision)
             rundir.write_json(rev_dir / "spec.json", spec.to_json())
-            rev = _Revision(spec, port, rev_dir)
+            rev = Revision(spec, port, rev_dir)
             rev.replicas = [
                 Replica(spec, i, port, rev_dir, self.run_dir) for i in range(spec.replicas)
             ]
@@ -133,7 +97,7 @@ class LocalDriver:
         with self._lock:
             revs = sorted((r for (s, _), r in self._revisions.items() if s == service),
                           key=lambda r: r.spec.revision)  # fmt: skip
-            observed = tuple(self._observe_revision(rev) for rev in revs)
+            observed = tuple(rev.observed() for rev in revs)
             port = self._service_port(service)
         tail: list[str] = []
         if revs and log_lines > 0:
@@ -169,7 +133,7 @@ class LocalDriver:
         for number in numbers:
             self.retire(service, number, wait=False)
         self._wait_gone(lambda: not any(s == service for (s, _) in self._revisions))
-        self._kill_strays(lambda env: env.get("MODELPORT_SERVICE_KEY") == service)
+        kill_strays(self.run_dir, lambda env: env.get("MODELPORT_SERVICE_KEY") == service)
         with self._lock:
             folder = rundir.service_dir(self.run_dir, service)
             shutil.rmtree(folder, ignore_errors=True)
@@ -188,7 +152,7 @@ class LocalDriver:
                     if (service, number) not in self._revisions and port is not None:
                         self._adopt_revision(service, number, port, now)
             known = {r.pid for rev in self._revisions.values() for r in rev.replicas if r.pid}
-        self._kill_strays(lambda env: True, keep=known)
+        kill_strays(self.run_dir, lambda env: True, keep=known)
         self._ensure_thread()
         return self.services()
 
@@ -249,7 +213,7 @@ class LocalDriver:
                     except Exception:  # one broken revision must not stop the others
                         log.exception("%s rev %d: supervision error", *key)
 
-    def _tick(self, key: tuple[str, int], rev: _Revision, now: float) -> None:
+    def _tick(self, key: tuple[str, int], rev: Revision, now: float) -> None:
         if rev.retiring:
             self._tick_retiring(key, rev, now)
         elif rev.pending:
@@ -259,7 +223,7 @@ class LocalDriver:
             for r in rev.replicas:
                 self._tick_replica(rev, r, now)
 
-    def _schedule(self, rev: _Revision, now: float) -> None:
+    def _schedule(self, rev: Revision, now: float) -> None:
         spec = rev.spec
         cause: FailureCause | None = limits.check_schedulable(
             spec.cpu_cores, spec.memory_gb, spec.replicas
@@ -284,7 +248,7 @@ class LocalDriver:
             return PortInUse(f"port {port} is already in use by {procs.describe(pid)}")
         return None
 
-    def _tick_replica(self, rev: _Revision, r: Replica, now: float) -> None:
+    def _tick_replica(self, rev: Revision, r: Replica, now: float) -> None:
         if not r.alive:
             if now >= r.next_start:
                 r.restarts += 1
@@ -307,12 +271,12 @@ class LocalDriver:
                 live.period_seconds if self._counting(rev, r, now) else READINESS_POLL
             )
 
-    def _counting(self, rev: _Revision, r: Replica, now: float) -> bool:
+    def _counting(self, rev: Revision, r: Replica, now: float) -> bool:
         """Liveness failures count once the replica was ready, or after a set initial delay."""
         delay = rev.spec.liveness.initial_delay_seconds
         return r.ever_ready or (delay > 0 and now - r.started_mono >= delay)
 
-    def _on_probe(self, rev: _Revision, r: Replica, status: int | None, now: float) -> None:
+    def _on_probe(self, rev: Revision, r: Replica, status: int | None, now: float) -> None:
         live = rev.spec.liveness
         if status == 200 and not r.ever_ready:
             log.info("%s rev %d replica %d ready (pid %s)", rev.spec.service, rev.spec.revision,
@@ -333,7 +297,7 @@ class LocalDriver:
             r.killed_by_probe = True
             r.signal(signal.SIGKILL, group=True)
 
-    def _on_exit(self, rev: _Revision, r: Replica, code: int | None, now: float) -> None:
+    def _on_exit(self, rev: Revision, r: Replica, code: int | None, now: float) -> None:
         r.kill_group_leftovers(r.pid)
         lines = rundir.since_last_start(rundir.tail(r.log_path, 300))
         r.crash_times = [t for t in r.crash_times if now - t < self.crash_window] + [now]
@@ -348,7 +312,7 @@ class LocalDriver:
                     rev.spec.service, rev.spec.revision, r.index, code,
                     cause.message if cause else "restarting", delay)  # fmt: skip
 
-    def _tick_retiring(self, key: tuple[str, int], rev: _Revision, now: float) -> None:
+    def _tick_retiring(self, key: tuple[str, int], rev: Revision, now: float) -> None:
         for r in rev.replicas:
             if not r.alive:
                 continue
@@ -364,27 +328,6 @@ class LocalDriver:
             log.info("%s rev %d: stopped", *key)
 
     # --- helpers ----------------------------------------------------------------------------
-
-    def _observe_revision(self, rev: _Revision) -> ObservedRevision:
-        replicas = tuple(
-            ObservedReplica(
-                index=r.index,
-                revision=rev.spec.revision,
-                pid=r.pid,
-                alive=r.alive,
-                ready=r.ready,
-                restarts=r.restarts,
-                last_exit_code=r.last_exit_code,
-                started_at=r.started_at if r.alive else None,
-                port=rev.port,
-                health_port=r.health_port if r.alive else None,
-                limits=r.plan.report if r.alive else None,
-                cause=r.cause,
-            )
-            for r in rev.replicas
-        )
-        cause = rev.cause if rev.pending else rev.replica_cause()
-        return ObservedRevision(rev.spec.revision, rev.spec.replicas, replicas, rev.retiring, cause)
 
     def _service_port(self, service: str) -> int | None:
         try:
@@ -407,7 +350,7 @@ class LocalDriver:
         if not data:
             return
         spec = ReplicaSetSpec.from_json(data)
-        rev = _Revision(spec, port, rev_dir, pending=False)
+        rev = Revision(spec, port, rev_dir, pending=False)
         rev.replicas = [Replica(spec, i, port, rev_dir, self.run_dir) for i in range(spec.replicas)]
         started = any(r.state_path.exists() for r in rev.replicas)
         alive = [r.load() for r in rev.replicas]
@@ -420,28 +363,3 @@ class LocalDriver:
         log.info("%s rev %d: adopted %d live replica(s) of %d", service, number, sum(alive),
                  spec.replicas)  # fmt: skip
         self._revisions[(service, number)] = rev
-
-    def _kill_strays(
-        self, match: Callable[[dict[str, str]], bool], keep: set[int] | None = None
-    ) -> None:
-        """SIGKILL replicas of this run dir that no revision accounts for, and wait for them."""
-        keep = keep or set()
-        own_group = os.getpgid(0)
-        strays = []
-        for pid in procs.pids_with_env(RUN_DIR_ENV, str(self.run_dir)):
-            info = procs.stat(pid)
-            if info is None or pid in keep or info.pgid in keep or not match(procs.environ(pid)):
-                continue
-            strays.append(pid)
-            log.warning("killing stray replica process %s", procs.describe(pid))
-            # a replica leads its own group; anything else is killed alone
-            group = info.pgid == pid and info.pgid != own_group
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL) if group else os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while strays and time.monotonic() < deadline:
-            for pid in strays:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)  # reap it if it was our child
-            strays = [pid for pid in strays if procs.is_running(pid)]
-            time.sleep(0.02)
