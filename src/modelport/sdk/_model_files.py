@@ -56,6 +56,13 @@ def collect(
         files = _files_under(path)
     if not files:
         raise UserError(f"The model folder {model_path} contains no files.")
+    for f in files:
+        # A link out of the folder would upload a file the user never meant to register.
+        if not f.resolve().is_relative_to(path):
+            raise UserError(
+                f"The model file {f} is a link to a file outside the model folder {model_path}; "
+                "copy the file into the folder or remove the link."
+            )
     unique = sorted(set(files))
     return root, [(f, f"{root}/{f.relative_to(path).as_posix()}") for f in unique]
 

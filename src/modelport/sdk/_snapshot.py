@@ -96,6 +96,12 @@ def source_files(root: Path) -> list[tuple[Path, str]]:
                 continue
             if not local.is_file():
                 raise UserError(f"The source file {local} cannot be read (a broken link?).")
+            if not local.resolve().is_relative_to(root.resolve()):
+                # A link out of the folder would upload a file the user never meant to deploy.
+                raise UserError(
+                    f"The source file {local} is a link to a file outside the source directory "
+                    f"{root}; copy the file into the folder or remove the link."
+                )
             pairs.append((local, rel))
     return pairs
 
