@@ -114,3 +114,13 @@ def test_liveness_probe_kills_and_restarts_a_hung_replica(
     replica = restarted.replicas[0]
     assert replica.pid != first.pid and replica.last_exit_code == -9
     assert driver.wait_ready("ws/svc", 1).replicas[0].ready
+
+
+def test_missing_working_dir_is_crashed_at_start_not_a_supervisor_error(
+    driver: LocalDriver, app_dir: Path
+) -> None:
+    driver.apply(make_spec(app_dir / "gone"))
+    cause = cause_of(driver, "CrashedAtStart").cause
+    assert cause is not None
+    assert cause.message.startswith("replica 0 could not be started: [Errno 2]")
+    assert replica_pids(driver.run_dir) == []

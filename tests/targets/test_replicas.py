@@ -7,6 +7,9 @@ import socket
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from modelport.errors import Conflict
 from modelport.targets.local import LocalDriver
 
 from .conftest import is_alive, kill9, make_spec, proc_status, replica_pids, wait_for
@@ -124,11 +127,39 @@ def test_apply_is_idempotent_and_a_different_spec_for_a_revision_is_a_conflict(
     spec = make_spec(app_dir)
     port = driver.apply(spec)
     assert driver.apply(spec) == port
-    import pytest
-
-    from modelport.errors import Conflict
 
     with pytest.raises(Conflict, match="apply a new revision"):
         driver.apply(make_spec(app_dir, replicas=3))
     # a new revision without a port keeps the service's port
     assert driver.apply(make_spec(app_dir, revision=2)) == port
+
+
+def test_v1_aci_config_runs_as_limited_replicas_with_its_request_limits(
+    driver: LocalDriver, app_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELPORT_SERVER_SECRET", "s3cret")
+    from modelport.specs import parse_deployment_config
+    from modelport.targets.from_config import replica_set_spec
+
+    from .conftest import PYTHON
+
+    config = parse_deployment_config(
+        {
+            "computeType": "ACI",
+            "containerResourceRequirements": {"cpu": 1, "memoryInGB": 1},
+            "maxConcurrentRequestsPerContainer": 2,
+            "scoringTimeoutMs": 5000,
+        }
+    )
+    spec = replica_set_spec(config, service="ws/aci", revision=1, working_dir=str(app_dir),
+                            argv=("--entry-script", "echo.py"), python=PYTHON)  # fmt: skip
+    port = driver.apply(spec)
+    replica = driver.wait_ready("ws/aci", 1).replicas[0]
+    assert replica.pid is not None and replica.limits is not None
+    assert replica.limits.memory_bytes == 2**30 and len(replica.limits.cpus or ()) == 1
+    with open(f"/proc/{replica.pid}/environ", "rb") as f:
+        env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+    assert env[b"MODELPORT_MAX_CONCURRENT_REQUESTS"] == b"2"
+    assert env[b"MODELPORT_SCORING_TIMEOUT_MS"] == b"5000"
+    assert b"MODELPORT_SERVER_SECRET" not in env  # the server's own environment stays out
+    assert score(port, {"a": 1})["revision"] == "1"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from modelport.errors import Conflict
 from modelport.targets.base import (
+    CrashedAtStart,
     FailureCause,
     ObservedRevision,
     ObservedService,
@@ -236,7 +237,7 @@ class LocalDriver:
             return
         rev.pending, rev.cause = False, None
         for r in rev.replicas:
-            r.start(attempt=1)
+            self._start(rev, r, 1, now)
 
     def _check_port(self, service: str, port: int) -> PortInUse | None:
         ours = {r.pid for (s, _), rev in self._revisions.items() if s == service
@@ -252,7 +253,7 @@ class LocalDriver:
         if not r.alive:
             if now >= r.next_start:
                 r.restarts += 1
-                r.start(attempt=r.restarts + 1)
+                self._start(rev, r, r.restarts + 1, now)
             return
         exited, code = r.poll()
         if exited:
@@ -270,6 +271,16 @@ class LocalDriver:
             r.next_probe = now + (
                 live.period_seconds if self._counting(rev, r, now) else READINESS_POLL
             )
+
+    def _start(self, rev: Revision, r: Replica, attempt: int, now: float) -> None:
+        try:
+            r.start(attempt)
+        except OSError as exc:  # no interpreter, no working dir, no room for the log …
+            r.cause = CrashedAtStart(f"replica {r.index} could not be started: {exc}")
+            r.mark_exited(None)
+            r.crash_times = [*r.crash_times[-10:], now]
+            r.next_start = now + min(self.backoff_cap, self.backoff_base * 2 ** len(r.crash_times))
+            log.warning("%s rev %d: %s", rev.spec.service, rev.spec.revision, r.cause.message)
 
     def _counting(self, rev: Revision, r: Replica, now: float) -> bool:
         """Liveness failures count once the replica was ready, or after a set initial delay."""
