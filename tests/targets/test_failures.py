@@ -124,3 +124,37 @@ def test_missing_working_dir_is_crashed_at_start_not_a_supervisor_error(
     assert cause is not None
     assert cause.message.startswith("replica 0 could not be started: [Errno 2]")
     assert replica_pids(driver.run_dir) == []
+
+
+def test_port_taken_between_restarts_is_port_in_use_naming_the_taker(
+    run_dir: Path, app_dir: Path
+) -> None:
+    from .conftest import cleanup, kill9
+
+    slow = LocalDriver(run_dir, backoff_base=1.0, stop_grace=5.0)
+    try:
+        port = slow.apply(make_spec(app_dir))
+        pid = slow.wait_ready("ws/svc", 1).replicas[0].pid
+        assert pid is not None
+        kill9(pid)
+        wait_for(lambda: not slow.observe("ws/svc").revision(1).replicas[0].alive)  # type: ignore[union-attr]
+        squatter = socket.socket()
+        squatter.bind(("127.0.0.1", port))  # no SO_REUSEPORT: the replica cannot join
+        squatter.listen()
+        try:
+            rev = wait_for(
+                lambda: (
+                    (r := slow.observe("ws/svc").revision(1))
+                    and r.cause
+                    and r.cause.code == "PortInUse"
+                    and r
+                ),
+                what="PortInUse after the restart",
+            )
+            assert f"in use by pid {os.getpid()}" in rev.cause.message
+            assert rev.replicas[0].last_exit_code == 5
+        finally:
+            squatter.close()
+        assert slow.wait_ready("ws/svc", 1, timeout=60).replicas[0].port == port
+    finally:
+        cleanup(slow)

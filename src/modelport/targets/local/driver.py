@@ -315,9 +315,16 @@ class LocalDriver:
         cause = classify(code, lines, replica=r.index, ever_ready=r.ever_ready,
                          recent_crashes=len(r.crash_times), crash_loop_after=self.crash_loop_after,
                          killed_by_probe=r.killed_by_probe)  # fmt: skip
+        if cause is not None and cause.code == "PortInUse":
+            # the server names the shared port even when its private health port was the one
+            # taken (a race on a free port): only a foreign listener on the shared port counts
+            foreign = self._check_port(rev.spec.service, rev.port)
+            if foreign is None:
+                r.crash_times.pop()
+            cause = PortInUse(foreign.message, cause.details) if foreign else None
         r.cause = cause
         r.mark_exited(code)
-        delay = min(self.backoff_cap, self.backoff_base * 2 ** (len(r.crash_times) - 1))
+        delay = min(self.backoff_cap, self.backoff_base * 2 ** max(0, len(r.crash_times) - 1))
         r.next_start = now + delay
         log.warning("%s rev %d replica %d exited (code %s): %s; restart in %.1f s",
                     rev.spec.service, rev.spec.revision, r.index, code,
