@@ -3,7 +3,8 @@
 Each class carries its ``deploy_configuration`` factory, generated from the field table in
 ``modelport.specs.fields`` so the signature, defaults and validation match the config files.
 The HTTP client behaviour (state, run, get_logs, update, delete) comes from
-``modelport.sdk.webservice.Webservice``; when it lands these classes subclass it.
+``modelport.sdk.webservice.Webservice``, which these classes subclass (the subclass registers
+itself for its compute type).
 """
 
 from __future__ import annotations
