@@ -116,11 +116,10 @@ def _table_stream(items: Iterator[Any], columns: Sequence[str] | None) -> None:
         if widths is None:
             # The first page fixes the column widths so later pages line up under one header.
             widths = [max(len(_title(c)), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
-        table = Table(box=box.SIMPLE_HEAD if first else None, show_header=first, pad_edge=False)
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, show_header=first, pad_edge=False)
         for col, width in zip(cols, widths, strict=False):
-            table.add_column(
-                _title(col), min_width=width, max_width=max(width, 60), overflow="fold"
-            )
+            # Fixed widths keep later pages under the first page's header; longer cells wrap.
+            table.add_column(_title(col), width=width, overflow="fold")
         for row_cells in cells:
             table.add_row(*row_cells)
         console.print(table)
