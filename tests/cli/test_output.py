@@ -50,7 +50,7 @@ def test_table_pages_share_one_header_and_aligned_columns(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(_output, "TABLE_PAGE", 2)
-    rows = [{"name": "n" * (i + 1), "id": f"id{i}"} for i in range(5)]
+    rows = [{"name": "n" * (5 - i), "id": f"id{i}"} for i in range(5)]
     _output.render_items(iter(rows), _opts("table"), columns=["name", "id"])
     lines = [
         line
