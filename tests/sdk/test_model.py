@@ -252,7 +252,7 @@ def test_get_model_path_cache_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(UserError, match="version should be an int"):
         get_model_path("digits", version="1")  # type: ignore[arg-type]
     (tmp_path / "local-model").write_text("here")
-    assert get_model_path("local-model") == "local-model"
+    assert Path(get_model_path("local-model")) == tmp_path / "local-model"
     with pytest.raises(NotFound, match="not found in cache"):
         get_model_path("absent")
 
