@@ -7,12 +7,17 @@ v1 how-to (``from azureml.core ...`` → ``from modelport ...``).
 
     ./scripts/demo                      # or: .venv/bin/python examples/digits/main.py
     ./scripts/demo --workdir /tmp/digits --service digits-demo --port 6789
+
+Everything lives in ``$MODELPORT_HOME`` (default ``~/.modelport``): the local workspace server,
+its database and artifacts, the built environments, and this job's files under
+``examples/digits``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 import time
@@ -30,7 +35,6 @@ from modelport import Environment, InferenceConfig, Model, Webservice, Workspace
 from modelport.errors import NotFound
 from modelport.webservice import LocalWebservice
 
-HERE = Path(__file__).resolve().parent
 MODEL_NAME = "digits"
 SCORE_PY = """\
 import json
@@ -110,10 +114,19 @@ def choose_port(ws: Workspace, service: str, wanted: int | None) -> int:
     raise RuntimeError("no free port")
 
 
+def default_workdir() -> Path:
+    home = os.environ.get("MODELPORT_HOME")
+    return (Path(home).expanduser() if home else Path.home() / ".modelport") / "examples" / "digits"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--workdir", type=Path, default=HERE / "work", help="where files are written"
+        "--workdir",
+        type=Path,
+        default=default_workdir(),
+        help="where the model, score.py and the config files are written "
+        "(default: $MODELPORT_HOME/examples/digits)",
     )
     parser.add_argument("--service", default="digits-svc", help="service name")
     parser.add_argument("--workspace", default="default", help="workspace name")
