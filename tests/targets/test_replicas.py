@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import urllib.request
 from pathlib import Path
@@ -163,3 +164,33 @@ def test_v1_aci_config_runs_as_limited_replicas_with_its_request_limits(
     assert env[b"MODELPORT_SCORING_TIMEOUT_MS"] == b"5000"
     assert b"MODELPORT_SERVER_SECRET" not in env  # the server's own environment stays out
     assert score(port, {"a": 1})["revision"] == "1"
+
+
+def test_cgroup_v2_hierarchy_is_used_when_writable(
+    run_dir: Path, app_dir: Path, tmp_path: Path
+) -> None:
+    # A directory laid out like a writable cgroup v2 root (this machine mounts cgroup v1): the
+    # driver's files and the replica joining cgroup.procs are real; the kernel's enforcement
+    # of cpu.max/memory.max is what only a real cgroup2 mount adds.
+    from .conftest import cleanup
+
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    drv = LocalDriver(run_dir, stop_grace=5.0, cgroup_root=root)
+    try:
+        drv.apply(make_spec(app_dir, cpu_cores=0.5, memory_gb=0.25))
+        replica = drv.wait_ready("ws/svc", 1).replicas[0]
+        group = root / "modelport" / "ws.svc.rev-1.0"
+        assert replica.limits is not None and replica.limits.method == "cgroup-v2"
+        assert replica.limits.cpu_quota == 0.5 and replica.limits.memory_bytes == 2**28
+        assert (group / "cpu.max").read_text() == "50000 100000"
+        assert (group / "memory.max").read_text() == str(2**28)
+        assert (group / "cgroup.procs").read_text() == str(replica.pid)
+        assert (root / "cgroup.subtree_control").read_text() == "+cpu +memory"
+        # no affinity or address-space limit on top of the cgroup
+        assert proc_status(replica.pid or 0, "Cpus_allowed_list") == proc_status(
+            os.getpid(), "Cpus_allowed_list"
+        )
+    finally:
+        cleanup(drv)

@@ -53,12 +53,14 @@ class LocalDriver:
         crash_window: float = 120.0,
         stop_grace: float = 15.0,
         tick: float = 0.1,
+        cgroup_root: str | Path = limits.CGROUP_ROOT,
     ) -> None:
         self.run_dir = Path(run_dir).resolve()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self.crash_loop_after, self.crash_window = crash_loop_after, crash_window
         self.stop_grace, self.tick = stop_grace, tick
+        self.cgroup_root = Path(cgroup_root)
         self.tcp_migrate_req = enable_tcp_migrate_req()
         self._revisions: dict[tuple[str, int], Revision] = {}
         self._lock = threading.RLock()
@@ -86,7 +88,8 @@ class LocalDriver:
             rundir.write_json(rev_dir / "spec.json", spec.to_json())
             rev = Revision(spec, port, rev_dir)
             rev.replicas = [
-                Replica(spec, i, port, rev_dir, self.run_dir) for i in range(spec.replicas)
+                Replica(spec, i, port, rev_dir, self.run_dir, self.cgroup_root)
+                for i in range(spec.replicas)
             ]
             self._revisions[key] = rev
             log.info("%s rev %d: %d replica(s) on port %d", spec.service, spec.revision,
@@ -369,7 +372,10 @@ class LocalDriver:
             return
         spec = ReplicaSetSpec.from_json(data)
         rev = Revision(spec, port, rev_dir, pending=False)
-        rev.replicas = [Replica(spec, i, port, rev_dir, self.run_dir) for i in range(spec.replicas)]
+        rev.replicas = [
+            Replica(spec, i, port, rev_dir, self.run_dir, self.cgroup_root)
+            for i in range(spec.replicas)
+        ]
         started = any(r.state_path.exists() for r in rev.replicas)
         alive = [r.load() for r in rev.replicas]
         rev.pending = not started

@@ -69,27 +69,34 @@ def check_schedulable(
     return None
 
 
-def cgroup_v2_writable() -> bool:
-    controllers = CGROUP_ROOT / "cgroup.controllers"
+def cgroup_v2_writable(root: Path = CGROUP_ROOT) -> bool:
+    controllers = root / "cgroup.controllers"
     try:
         wanted = {"cpu", "memory"} <= set(controllers.read_text().split())
     except OSError:
         return False
-    return wanted and os.access(CGROUP_ROOT, os.W_OK)
+    return wanted and os.access(root, os.W_OK)
 
 
-def plan(cpu_cores: float | None, memory_gb: float | None, replica_index: int, group: str) -> Plan:
+def plan(
+    cpu_cores: float | None,
+    memory_gb: float | None,
+    replica_index: int,
+    group: str,
+    cgroup_root: Path = CGROUP_ROOT,
+) -> Plan:
     """Decide how to enforce the limits for one replica (``group`` names its cgroup)."""
     if cpu_cores is None and memory_gb is None:
         return Plan()
-    if cgroup_v2_writable():
-        return _plan_cgroup(cpu_cores, memory_gb, group)
+    if cgroup_v2_writable(cgroup_root):
+        return _plan_cgroup(cpu_cores, memory_gb, cgroup_root / "modelport" / group)
     return _plan_fallback(cpu_cores, memory_gb, replica_index)
 
 
-def _plan_cgroup(cpu_cores: float | None, memory_gb: float | None, group: str) -> Plan:
-    path = CGROUP_ROOT / "modelport" / group
+def _plan_cgroup(cpu_cores: float | None, memory_gb: float | None, path: Path) -> Plan:
     try:
+        # delegate cpu and memory down to modelport/<group> (root, then modelport/)
+        (path.parent.parent / "cgroup.subtree_control").write_text("+cpu +memory")
         path.parent.mkdir(exist_ok=True)
         (path.parent / "cgroup.subtree_control").write_text("+cpu +memory")
         path.mkdir(parents=True, exist_ok=True)

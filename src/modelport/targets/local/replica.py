@@ -56,6 +56,7 @@ class Replica:
     port: int
     dir: Path
     run_dir: Path
+    cgroup_root: Path = limits.CGROUP_ROOT
     pid: int | None = None
     start_ticks: int | None = None
     started_at: float | None = None  # epoch
@@ -127,7 +128,9 @@ class Replica:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.health_port = free_port()
         group = f"{self.spec.service.replace('/', '.')}.rev-{self.spec.revision}.{self.index}"
-        self.plan = limits.plan(self.spec.cpu_cores, self.spec.memory_gb, self.index, group)
+        self.plan = limits.plan(
+            self.spec.cpu_cores, self.spec.memory_gb, self.index, group, self.cgroup_root
+        )
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with open(self.log_path, "ab") as log:
             log.write(
