@@ -304,7 +304,16 @@ def _finish_failure(
         op.step = "rollback"
         ws, name = service.workspace, service.name
     # The failed revision's replicas go; the serving one (if any) is left alone.
-    dctx.driver.retire(ws, name, number)
+    serving_ready = False
+    try:
+        dctx.driver.retire(ws, name, number)
+        with store.read() as s:
+            service = s.get(Service, ids.service_id)
+            current = service.current_revision if service is not None else None
+        if current is not None and current != number:
+            serving_ready = dctx.driver.observe(ws, name, current).ready
+    except Exception as exc:  # the failure must be recorded even when the driver is broken
+        log(f"Stopping revision {number} failed: {exc!r}")
     with store.write() as s:
         service = s.get(Service, ids.service_id)
         op = s.get(Operation, ids.op_id)
@@ -312,11 +321,7 @@ def _finish_failure(
         error = op.error or {"code": "Failed", "message": "deployment failed", "details": []}
         if service.current_revision is not None and service.current_revision != number:
             service.desired_revision = service.current_revision
-            service.state = (
-                HEALTHY
-                if dctx.driver.observe(ws, name, service.current_revision).ready
-                else UNHEALTHY
-            )
+            service.state = HEALTHY if serving_ready else UNHEALTHY
             service.error = None
             log(f"Revision {number} failed; revision {service.current_revision} keeps serving.")
         else:

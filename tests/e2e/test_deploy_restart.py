@@ -1,0 +1,84 @@
+"""A workspace server killed with -9 mid-deploy: after a restart the service reaches its desired
+state, with no orphan process and no held port once it is deleted."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ServerFactory
+from tests.e2e.deploy_support import (
+    WS,
+    delete_and_wait,
+    deploy,
+    port_is_free,
+    replica_pids,
+    start_deploy_server,
+    tagged_script,
+    wait_operation,
+    wait_state,
+    wait_until,
+)
+
+
+def _wait_step(client: httpx.Client, op_id: str, steps: tuple[str, ...], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        op = client.get(f"{WS}/operations/{op_id}").json()
+        if op["step"] in steps:
+            return
+        assert op["state"] == "Running", op
+        time.sleep(0.05)  # poll interval, bounded by the deadline
+    raise AssertionError(f"operation never reached {steps}")
+
+
+def test_server_killed_mid_deploy_finishes_after_restart(
+    server_factory: ServerFactory, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    first = start_deploy_server(server_factory, home)
+    client = first.client()
+    r = deploy(client, "survivor", script=tagged_script("alive", init_seconds=3))
+    assert r.status_code == 202, r.text
+    op_id = r.json()["operation"]["id"]
+    _wait_step(client, op_id, ("wait",), 120)  # replicas started, init() still running
+    wait_until(lambda: bool(replica_pids(home)), 30, "a replica process")
+    first.kill()
+
+    second = start_deploy_server(server_factory, home)
+    client = second.client()
+    op = wait_operation(client, op_id, 120)
+    assert op["state"] == "Succeeded", op
+    service = wait_state(client, "survivor", ("Healthy",), 30)
+    assert httpx.post(service["scoringUri"], content=b"{}", timeout=10).json() == {
+        "revision": "alive"
+    }
+    assert len(replica_pids(home)) == 1  # adopted, not duplicated
+    port = service["port"]
+    delete_and_wait(client, "survivor")
+    wait_until(lambda: not replica_pids(home), 30, "no replica left")
+    assert port_is_free(port)
+
+
+def test_healthy_service_outlives_a_server_restart(
+    server_factory: ServerFactory, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    first = start_deploy_server(server_factory, home)
+    client = first.client()
+    r = deploy(client, "steady", script=tagged_script("s"))
+    assert wait_operation(client, r.json()["operation"]["id"])["state"] == "Succeeded"
+    pids = replica_pids(home)
+    uri = client.get(f"{WS}/services/steady").json()["scoringUri"]
+    first.kill()
+    # the replica keeps answering while no server runs
+    assert httpx.post(uri, content=b"{}", timeout=10).status_code == 200
+    second = start_deploy_server(server_factory, home)
+    client = second.client()
+    service = wait_state(client, "steady", ("Healthy",), 30)
+    assert replica_pids(home) == pids
+    assert service["replicas"] and service["replicas"][0]["pid"] == pids[0]
+    delete_and_wait(client, "steady")
+    wait_until(lambda: not replica_pids(home), 30, "no replica left")
