@@ -78,9 +78,10 @@ def source_files(snapshot: Any) -> list[dict[str, Any]]:
             or not isinstance(f.get("sha256"), str)
         ):
             raise UserError("sourceSnapshot.files entries need 'path' and 'sha256' strings")
-        out.append(
-            {"path": f["path"], "sha256": f["sha256"].lower(), "size": int(f.get("size", 0))}
-        )
+        size = f.get("size", 0)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise UserError(f"sourceSnapshot: size of '{f['path']}' must be a non-negative integer")
+        out.append({"path": f["path"], "sha256": f["sha256"].lower(), "size": size})
     return out
 
 
