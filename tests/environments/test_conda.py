@@ -92,3 +92,24 @@ def test_bad_conda_files_are_user_errors(tmp_path, content, match):
 def test_missing_conda_file_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="Cannot read conda specification"):
         from_conda_specification("e", tmp_path / "nope.yml")
+
+
+@pytest.mark.parametrize(
+    ("dep", "pin"),
+    [
+        ("python=3.6.2", "3.6.2"),
+        ("python 3.8", "3.8"),
+        ("python==3.7.*", "3.7"),
+        ("python>=3.8,<3.12", ">=3.8,<3.12"),
+        ("python", None),
+    ],
+)
+def test_python_pins_are_read_and_written_back(tmp_path, dep, pin):
+    from modelport.environments import from_azure_json, to_azure_json
+
+    f = tmp_path / "env.yml"
+    f.write_text(f"dependencies:\n  - {dep}\n")
+    spec = from_conda_specification("e", f)
+    assert spec.python_version == pin
+    again = from_azure_json(to_azure_json(spec))
+    assert again.python_version == pin

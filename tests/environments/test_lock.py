@@ -53,6 +53,22 @@ def test_resolver_failures_become_one_sentence_naming_package_and_interpreter(ou
     assert "\n" not in message and "unsatisfiable" not in message
 
 
+def test_a_failing_dependency_names_the_requested_package():
+    output = (
+        "error: No solution found when resolving dependencies\n"
+        "  cause: Because wrapt==1.11.1 has no usable wheels and inference-schema==1.0.0 depends on "
+        "wrapt==1.11.1, we can conclude that inference-schema==1.0.0 cannot be used.\n"
+        "         And because you require inference-schema==1.0.0, we can conclude that your "
+        "requirements are unsatisfiable.\n"
+    )
+    reqs = Requirements(user=("inference-schema[numpy-support]==1.0.0",), runtime=(), skipped=())
+    message = explain_failure(output, reqs, PY)
+    assert message.startswith(
+        "Cannot install inference-schema[numpy-support]==1.0.0 on Python 3.11.7 (/usr/bin/python3.11): "
+        "its dependency wrapt==1.11.1 cannot be installed (no release file"
+    )
+
+
 def test_conflict_with_the_serving_runtime_says_so():
     message = explain_failure(CONFLICT, REQS, PY)
     assert "Cannot install orjson==3.0" in message
@@ -98,6 +114,14 @@ def test_python_pins():
     assert cur in available()
     with pytest.raises(UserError, match=r"python=3\.99.*not installed here"):
         select("3.99", lines.append)
+    lines.clear()
+    assert select(str(cur.version[0]), lines.append) == cur  # major only
+    assert select(">=3.8", lines.append) == cur  # a range the current one satisfies
+    assert lines == []
+    assert select(">=3.7,<3.9", lines.append).version[:2] >= (3, 11)
+    assert "pins python>=3.7,<3.9" in lines[0] and "closest available" in lines[0]
+    with pytest.raises(UserError, match=r"python>=3\.99"):
+        select(">=3.99", lines.append)
 
 
 def test_user_managed_interpreter_is_used_as_is():

@@ -155,12 +155,20 @@ def split_conda_spec(text: str) -> tuple[str, str, str]:
 
 
 def _python_pin(version: str, text: str) -> str | None:
-    v = version.lstrip("=<>!~ ").rstrip(".*")
+    """``=3.6.2``/``3.6``/``==3.6.*`` -> ``3.6.2``/``3.6``/``3.6``; ``>=3.8,<3.12`` kept as is."""
+    v = version.strip()
     if not v:
         return None
-    if not re.fullmatch(r"\d+(\.\d+){0,2}", v):
-        raise UserError(f"Cannot read the python version pin {text!r}.")
-    return v
+    if v.startswith("=") or v[0].isdigit():
+        v = v.lstrip("=").strip().removesuffix(".*").removesuffix("*")
+        if re.fullmatch(r"\d+(\.\d+){0,2}", v):
+            return v
+    elif all(
+        re.fullmatch(r"(>=|<=|>|<|!=|~=|==)\s*\d+(\.\d+){0,2}(\.\*)?", p.strip())
+        for p in v.split(",")
+    ):
+        return v.replace(" ", "")
+    raise UserError(f"Cannot read the python version pin {text!r}.")
 
 
 def _conda_version_to_pep440(version: str) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.specifiers import SpecifierSet
+
 from modelport.environments.uvtool import uv_env, uv_path
 from modelport.errors import UserError
 
@@ -68,30 +70,59 @@ def available() -> tuple[Interpreter, ...]:
 
 
 def select(pin: str | None, log: Callable[[str], None]) -> Interpreter:
-    """The interpreter for a ``python=X.Y[.Z]`` pin (current one when there is no pin)."""
+    """The interpreter for a python pin: ``3.6.2``, ``3.11``, ``3`` or ``>=3.8,<3.12``.
+
+    No pin: the current interpreter. A pin older than everything available here: the closest
+    available, with a warning in the log. A pin newer than everything available: an error.
+    """
     cur = current()
     if not pin:
         return cur
-    want = tuple(int(p) for p in pin.split(".")[:2])
-    if want == cur.version[:2]:
-        return cur
-    usable = available()
-    same = [i for i in usable if i.version[:2] == want]
-    if same:
-        return same[0]
-    newer = sorted((i for i in usable if i.version[:2] > want), key=lambda i: i.version)
-    shown = ", ".join(sorted({i.version_str for i in usable}))
-    if not newer:
-        raise UserError(
-            f"The environment pins python={pin}, which is not installed here (available: {shown}); "
-            "install it or relax the pin. modelport does not download interpreters."
+    if pin[0].isdigit():
+        want = tuple(int(p) for p in pin.split(".")[:2])
+        if cur.version[: len(want)] == want:
+            return cur
+        same = [i for i in available() if i.version[: len(want)] == want]
+        if same:
+            return same[0]
+        older = all(i.version[: len(want)] > want for i in available())
+    else:
+        allowed = SpecifierSet(pin)
+        fits = [i for i in available() if allowed.contains(i.version_str)]
+        if fits:
+            return fits[0]  # available() lists the current interpreter first
+        older = all(
+            not allowed.contains(i.version_str) and _only_upper_bounds_fail(allowed, i)
+            for i in available()
         )
-    # The closest minor version; within it the interpreter modelport runs on, else the newest patch.
-    closest = [i for i in newer if i.version[:2] == newer[0].version[:2]]
+    return _closest(pin, older, log)
+
+
+def _only_upper_bounds_fail(allowed: SpecifierSet, interp: Interpreter) -> bool:
+    v = interp.version_str
+    return all(s.contains(v) for s in allowed if s.operator not in ("<", "<=", "==", "~="))
+
+
+def _closest(pin: str, older: bool, log: Callable[[str], None]) -> Interpreter:
+    usable = available()
+    shown = ", ".join(sorted({i.version_str for i in usable}))
+    if not older:
+        raise UserError(
+            f"The environment pins python{_op(pin)}{pin}, which is not installed here (available: "
+            f"{shown}); install it or relax the pin. modelport does not download interpreters."
+        )
+    # The oldest available minor version; within it the current interpreter, else the newest patch.
+    oldest = min(i.version[:2] for i in usable)
+    closest = sorted((i for i in usable if i.version[:2] == oldest), key=lambda i: i.version)
+    cur = current()
     chosen = cur if cur in closest else closest[-1]
     log(
-        f"WARNING: the environment pins python={pin}, which is not available here "
+        f"WARNING: the environment pins python{_op(pin)}{pin}, which is not available here "
         f"(modelport needs Python {'.'.join(map(str, MIN_PYTHON))}+; available: {shown}); "
         f"using Python {chosen.version_str}, the closest available."
     )
     return chosen
+
+
+def _op(pin: str) -> str:
+    return "=" if pin[0].isdigit() else ""

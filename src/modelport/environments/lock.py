@@ -131,8 +131,19 @@ def explain_failure(output: str, reqs: Requirements, interp: Interpreter) -> str
             groups["other"] = f"the serving runtime's {runtime}" if runtime else other
         groups["source"] = "; modelport installs wheels only" if "wheels" in pattern.pattern else ""
         why = reason.format(**{k: v or "" for k, v in groups.items()})
-        hint = " Relax or drop the pin." if name in user_by_name else ""
-        return f"Cannot install {shown} on {where}: {why}.{hint} The resolver output is in the build log."
+        tail = "The resolver output is in the build log."
+        if name not in user_by_name:
+            # A dependency of a requested package: name the package the user wrote.
+            dep = re.escape(groups["req"])
+            parent = re.search(rf"(?P<parent>[^\s,]+) depends on {dep}", text)
+            if parent and _name(parent.group("parent")) in user_by_name:
+                line = user_by_name[_name(parent.group("parent"))]
+                return (
+                    f"Cannot install {line} on {where}: its dependency {groups['req']} cannot be "
+                    f"installed ({why}). Relax or drop the pin. {tail}"
+                )
+            return f"Cannot install {shown} on {where}: {why}. {tail}"
+        return f"Cannot install {shown} on {where}: {why}. Relax or drop the pin. {tail}"
     # Unknown shape: name the first requested package the output mentions.
     for name, line in user_by_name.items():
         if re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):

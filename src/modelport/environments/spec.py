@@ -178,7 +178,8 @@ def to_azure_json(spec: EnvironmentSpec) -> dict[str, Any]:
     """Serialize to the v1 environment JSON shape."""
     deps: list[Any] = []
     if spec.python_version:
-        deps.append(f"python={spec.python_version}")
+        pin = spec.python_version
+        deps.append(f"python={pin}" if pin[0].isdigit() else f"python{pin}")
     deps.extend(spec.conda_packages)
     if spec.pip_packages:
         deps.append({"pip": list(spec.pip_packages)})
