@@ -139,14 +139,16 @@ def test_customer_managed_keys_are_refused_rather_than_ignored() -> None:
     assert "keyName: customer-managed key" in message
 
 
-def test_ssl_needs_certificate_and_key() -> None:
-    assert _error({"computeType": "local", "sslEnabled": True}).endswith(
-        "sslEnabled is true: set sslCertificate and sslKey (PEM files)"
-    )
-    ok = parse_deployment_config(
+def test_ssl_is_refused_until_tls_is_wired_through_deployments() -> None:
+    message = _error(
         {"computeType": "local", "sslEnabled": True, "sslCertificate": "c.pem", "sslKey": "k.pem"}
     )
-    assert ok.ssl_enabled and ok.ssl_cert_pem_file == "c.pem"
+    assert message == (
+        "deploymentconfig.json: sslEnabled: TLS is not wired through deployments yet; remove "
+        "sslEnabled (or set it to false) and terminate TLS in front of the service"
+    )
+    off = parse_deployment_config({"computeType": "aci", "sslEnabled": False, "sslKey": "k.pem"})
+    assert off.warnings == ("sslKey is accepted but modelport does not act on it yet",)
 
 
 def test_key_auth_and_token_auth_are_exclusive() -> None:

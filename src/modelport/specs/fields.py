@@ -90,6 +90,10 @@ _CMK_REFUSED = (
     "customer-managed key encryption is not available in modelport; remove vaultBaseUrl, keyName "
     "and keyVersion (ignoring them would store data encrypted differently than asked)"
 )
+_TLS_REFUSED = (
+    "TLS is not wired through deployments yet; remove sslEnabled (or set it to false) and "
+    "terminate TLS in front of the service"
+)
 _IGN = Support.IGNORED
 
 # fmt: off
@@ -140,11 +144,14 @@ FIELDS: tuple[Field, ...] = (
     Field("secondary_key", "keys.secondaryKey", str, _d(None, None, None),
           "Secondary key; generated if absent.", secret=True),
     # TLS
+    # The inference server and the local driver can serve TLS (--tls-cert/--tls-key), but the
+    # deploy path does not ship certificates to the target yet: flip these three to ACTED then.
     Field("ssl_enabled", "sslEnabled", bool, _d(False, False, False),
-          "Serve HTTPS (TLS 1.2 minimum) with sslCertificate and sslKey."),
+          "Serve HTTPS (TLS 1.2 minimum) with sslCertificate and sslKey.", Support.REFUSED,
+          refused_reason=_TLS_REFUSED),
     Field("ssl_cert_pem_file", "sslCertificate", str, _d(None, None, None),
-          "PEM certificate file (full chain)."),
-    Field("ssl_key_pem_file", "sslKey", str, _d(None, None, None), "PEM private key file.",
+          "PEM certificate file (full chain).", _IGN),
+    Field("ssl_key_pem_file", "sslKey", str, _d(None, None, None), "PEM private key file.", _IGN,
           secret=True),
     Field("ssl_cname", "cname", str, _d(None, None, None), "CNAME for TLS.", _IGN),
     # autoscaler (AKS)
