@@ -61,7 +61,8 @@ def create_service(ws: WorkspaceName, body: JsonBody, ctx: Ctx) -> JSONResponse:
         service, op = records.create(
             session, ws, name, plan, config, dctx.box,
             overwrite=bool(body.get("overwrite", False)),
-            port=port if port is not None else _free_port(),
+            port=port,
+            free_port=_free_port,
             tags=_labels(body.get("tags"), "tags") or dict(config.tags),
             properties=_labels(body.get("properties"), "properties") or dict(config.properties),
             description=_text(body.get("description")),

@@ -4,6 +4,7 @@ operation for the reconciler, after checking that no other operation runs on the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -137,6 +138,7 @@ def create(
     *,
     overwrite: bool,
     port: int | None,
+    free_port: Callable[[], int],
     tags: dict[str, str],
     properties: dict[str, str],
     description: str | None,
@@ -155,7 +157,8 @@ def create(
             compute_type=config.compute_type,
             state=TRANSITIONING,
             desired_revision=1,
-            port=port,
+            # picked now and kept: every revision of the service shares it (SO_REUSEPORT)
+            port=port if port is not None else free_port(),
             tags=tags,
             properties=properties,
             description=description,

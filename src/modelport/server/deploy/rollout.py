@@ -28,6 +28,7 @@ from modelport.server.store.services import (
     FAILED,
     HEALTHY,
     REV_FAILED,
+    REV_PENDING,
     REV_PREPARED,
     REV_READY,
     REV_RETIRED,
@@ -160,7 +161,8 @@ def _prepare(
         row = s.get(Revision, rev.id)
         if row is not None:
             row.environment_key, row.environment_lock = built.key, built.lock
-            row.status = REV_PREPARED
+            if row.status == REV_PENDING:
+                row.status = REV_PREPARED
 
     _set(dctx, ids, "auth")
     with dctx.server.store.read() as s:
@@ -385,7 +387,8 @@ def supervise(dctx: DeployContext, service_id: int) -> None:
         service = s.get(Service, service_id)
         if service is None or service.current_revision is None:
             return
-        if service.state not in (HEALTHY, UNHEALTHY):
+        # Failed with a serving revision = crash loop: it may still recover under the driver
+        if service.state not in (HEALTHY, UNHEALTHY, FAILED):
             return
         ws, name, number, state = (
             service.workspace, service.name, service.current_revision, service.state,
@@ -405,6 +408,8 @@ def supervise(dctx: DeployContext, service_id: int) -> None:
             except (StepFailed, ModelportError) as exc:
                 dctx.log_writer(ws, name)(f"Restart failed: {exc}")
         new_state, error = UNHEALTHY, None
+    elif state == FAILED and not obs.ready and obs.failure != "CrashLoop":
+        return
     elif obs.failure == "CrashLoop":
         # the driver keeps restarting with backoff; after repeated crashes the service is Failed
         new_state = FAILED
