@@ -187,3 +187,12 @@ def test_unknown_package_is_named(tmp_path):
         EnvironmentBuildError, match=r"modelport-no-such-package-zz.*does not exist"
     ):
         ensure_built(spec, tmp_path, Log())
+
+
+def test_index_options_are_kept_in_the_lock(tmp_path):
+    links = tmp_path / "wheels"
+    links.mkdir()
+    spec = EnvironmentSpec(name="opts", pip_packages=(f"--find-links {links}", "six==1.16.0"))
+    built = ensure_built(spec, tmp_path / "cache", Log())
+    assert f"--find-links {links}" in built.lock
+    assert "six==1.16.0" in built.lock

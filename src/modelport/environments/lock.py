@@ -76,10 +76,22 @@ def compile_lock(
         args = ["pip", "compile", "requirements.in", "--python", str(interp.path), "--no-header"]
         if not allow_source_builds:
             args += ["--only-binary", ":all:"]
+        args += _emit_flags(reqs.user)
         result = run_uv(args, log, cwd=Path(tmp), log_stdout=False)
     if result.returncode != 0:
         raise EnvironmentBuildError(explain_failure(result.stderr, reqs, interp))
     return result.stdout
+
+
+def _emit_flags(lines: Iterable[str]) -> list[str]:
+    """Keep the user's index options in the lock, or the sync step would not see those indexes."""
+    flags: list[str] = []
+    options = [line.split()[0].split("=")[0] for line in lines if line.startswith("-")]
+    if any(o in ("-i", "--index-url", "--extra-index-url") for o in options):
+        flags.append("--emit-index-url")
+    if any(o in ("-f", "--find-links") for o in options):
+        flags.append("--emit-find-links")
+    return flags
 
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
