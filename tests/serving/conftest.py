@@ -100,6 +100,20 @@ def start_server(
     return served
 
 
+def in_flight(served: Served) -> int:
+    for line in httpx.get(served.url + "/metrics").text.splitlines():
+        if line.startswith("modelport_requests_in_flight "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no in-flight gauge")
+
+
+def wait_in_flight(served: Served, n: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while in_flight(served) < n:
+        assert time.monotonic() < deadline, f"never reached {n} in flight"
+        time.sleep(0.01)
+
+
 @pytest.fixture(scope="session")
 def digits_app_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """App root with the digits LogisticRegression at azureml-models/digits/1/model.joblib."""

@@ -168,7 +168,10 @@ def test_schema_shape_mismatch_is_500(schema_server: tuple[Served, str]) -> None
 
 def test_schema_get_takes_query_parameters(schema_server: tuple[Served, str]) -> None:
     served, _ = schema_server
-    r = httpx.get(served.url + "/score", params={"data": "[[1, 2, 3]]", "scale": "10", "frame": '[{"a": 1, "b": "x"}]'})
+    r = httpx.get(
+        served.url + "/score",
+        params={"data": "[[1, 2, 3]]", "scale": "10", "frame": '[{"a": 1, "b": "x"}]'},
+    )
     assert r.json()["sums"] == [60.0]
 
 

@@ -12,6 +12,7 @@ from modelport.serving.process import (
     EXIT_USAGE,
     ConfigError,
     bind,
+    port_has_listener,
     supervise,
     tls_context,
 )
@@ -73,7 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        main_sock = bind(settings.host, settings.port)
+        # A replica joining a port that siblings already serve listens only once init() is done, so
+        # it never takes a share of the traffic while starting; alone on the port, it listens at once
+        # and answers GET / with 503 until init() has finished.
+        defer = settings.health_port is not None or (
+            settings.port != 0 and port_has_listener(settings.port)
+        )
+        main_sock = bind(settings.host, settings.port, listen=not defer)
         health_sock = (
             bind(settings.host, settings.health_port, reuse_port=False)
             if settings.health_port is not None

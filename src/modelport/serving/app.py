@@ -109,10 +109,28 @@ class App:
 
     # ------------------------------------------------------------------ small routes
     def _common(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        headers = list(self.base_headers)
-        if self.state.draining:
+        return list(self.base_headers)
+
+    async def _send(
+        self, send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        if self.state.draining:  # decided at answer time: keep-alive clients move to a sibling
             headers.append(CLOSE)
-        return headers
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _fail(
+        self,
+        send: Send,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        message: str,
+        run_headers: bool = True,
+    ) -> int:
+        extra = _run_headers(0.0, status >= 500) if run_headers else []
+        await self._send(send, status, [*headers, *extra, JSON], error_body(message))
+        return status
 
     async def simple(
         self,
@@ -124,7 +142,7 @@ class App:
         body: bytes,
     ) -> None:
         t0 = time.perf_counter()
-        await _send(send, status, [*self._common(scope), *headers], body)
+        await self._send(send, status, [*self._common(scope), *headers], body)
         self.metrics.request_done(route, status, time.perf_counter() - t0)
 
     async def health(self, scope: Scope, send: Send) -> None:
@@ -239,13 +257,13 @@ class App:
         try:
             rid, id_headers = request_ids.resolve(rid_h, cid_h, msid_h, trace_h)
         except request_ids.TooLong as exc:
-            return await _fail(send, 431, [*out, CLOSE], str(exc)), "", 0.0
+            return await self._fail(send, 431, [*out, CLOSE], str(exc)), "", 0.0
         out += id_headers
         if self.auth is not None:
             denied = self.auth.check(auth_h)
             if denied:
                 return (
-                    await _fail(send, 401, [*out, (b"www-authenticate", b"Bearer")], denied),
+                    await self._fail(send, 401, [*out, (b"www-authenticate", b"Bearer")], denied),
                     rid,
                     0.0,
                 )
@@ -253,15 +271,17 @@ class App:
         script = state.script
         if not state.ready or script is None:
             return (
-                await _fail(send, 503, out, "The service is starting: init() has not finished."),
+                await self._fail(
+                    send, 503, out, "The service is starting: init() has not finished."
+                ),
                 rid,
                 0.0,
             )
         method = scope["method"]
         if method not in SCORE_METHODS:
-            return await _fail(send, 405, out, "Method not allowed"), rid, 0.0
+            return await self._fail(send, 405, out, "Method not allowed"), rid, 0.0
         if method == "OPTIONS" and script.mode != "rawhttp":
-            await _send(
+            await self._send(
                 send, 200, [*out, (b"allow", b"GET, POST, OPTIONS"), *_run_headers(0.0, False)], b""
             )
             return 200, rid, 0.0
@@ -270,13 +290,13 @@ class App:
                 n = int(clen)
             except ValueError:
                 return (
-                    await _fail(send, 400, [*out, CLOSE], "Invalid Content-Length header."),
+                    await self._fail(send, 400, [*out, CLOSE], "Invalid Content-Length header."),
                     rid,
                     0.0,
                 )
             if n > self.max_body:
                 return (
-                    await _fail(
+                    await self._fail(
                         send,
                         413,
                         [*out, CLOSE],
@@ -289,7 +309,7 @@ class App:
             body = await _read_body(receive, self.max_body)
         except BodyTooLarge:
             return (
-                await _fail(
+                await self._fail(
                     send,
                     413,
                     [*out, CLOSE],
@@ -300,6 +320,7 @@ class App:
             )
         try:
             qs = scope.get("query_string", b"")
+            kwargs: dict[str, Any]
             # run() is called with keyword arguments, as the original does
             if script.mode == "raw":
                 kwargs = {script.params[0].name: inputs.raw_input(method, body, qs)}
@@ -310,7 +331,7 @@ class App:
             if script.wants_headers:
                 kwargs["request_headers"] = inputs.headers_dict(scope["headers"])
         except inputs.InputError as exc:
-            return await _fail(send, exc.status, out, exc.message), rid, 0.0
+            return await self._fail(send, exc.status, out, exc.message), rid, 0.0
         try:
             if state.batcher is not None:
                 result, exec_s = await state.batcher.submit(kwargs[script.params[0].name], rid)
@@ -319,17 +340,17 @@ class App:
                 await self.admission.acquire()
                 result, exec_s = await state.runner.invoke(rid, (), kwargs)
         except Overloaded as exc:
-            return await _fail(send, 503, out, str(exc)), rid, 0.0
+            return await self._fail(send, 503, out, str(exc)), rid, 0.0
         except ScoringTimeout as exc:
             self.metrics.rejected["timeout"] += 1
-            return await _fail(send, 504, out, str(exc)), rid, self.s.scoring_timeout_ms / 1000
+            return await self._fail(send, 504, out, str(exc)), rid, self.s.scoring_timeout_ms / 1000
         except BatchError as exc:
             log.error("%s,%s", rid, exc)
-            return await _fail(send, 500, out, str(exc)), rid, 0.0
+            return await self._fail(send, 500, out, str(exc)), rid, 0.0
         except Exception:
             log.exception("%s,run() raised an exception", rid)
             return (
-                await _fail(
+                await self._fail(
                     send,
                     500,
                     [*out, *_run_headers(0.0, True)],
@@ -348,9 +369,9 @@ class App:
                 out.append(JSON)
         except Exception:
             log.exception("%s,the value run() returned could not be sent as JSON", rid)
-            return await _fail(send, 500, out, GENERIC_RUN_ERROR), rid, exec_s
+            return await self._fail(send, 500, out, GENERIC_RUN_ERROR), rid, exec_s
         out += _run_headers(exec_s, failed)
-        await _send(send, status, out, payload)
+        await self._send(send, status, out, payload)
         return status, rid, exec_s
 
 
@@ -366,24 +387,6 @@ def _run_headers(exec_s: float, failed: bool) -> list[tuple[bytes, bytes]]:
         (b"x-ms-run-fn-exec-ms", f"{exec_s * 1000:.3f}".encode()),
         (b"x-ms-run-function-failed", b"True" if failed else b"False"),
     ]
-
-
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _fail(
-    send: Send,
-    status: int,
-    headers: list[tuple[bytes, bytes]],
-    message: str,
-    run_headers: bool = True,
-) -> int:
-    extra = _run_headers(0.0, status >= 500) if run_headers else []
-    await _send(send, status, [*headers, *extra, JSON], error_body(message))
-    return status
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

@@ -19,8 +19,10 @@ class ConfigError(Exception):
     """A TLS or auth file problem: one line, exit code 4."""
 
 
-def bind(host: str, port: int, reuse_port: bool = True) -> socket.socket:
-    """A listening TCP socket; SO_REUSEPORT lets independent replica processes share the port."""
+def bind(host: str, port: int, reuse_port: bool = True, listen: bool = True) -> socket.socket:
+    """A TCP socket bound (and listening unless told otherwise); SO_REUSEPORT lets independent
+    replica processes share the port. A bound socket that does not listen yet gets no connections,
+    so a replica that is still in init() takes no share of the port's traffic."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -28,12 +30,28 @@ def bind(host: str, port: int, reuse_port: bool = True) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
-        sock.listen(2048)
+        if listen:
+            sock.listen(2048)
     except OSError:
         sock.close()
         raise
     sock.setblocking(False)
     return sock
+
+
+def port_has_listener(port: int) -> bool:
+    """True when some socket already listens on this TCP port (Linux /proc; False elsewhere)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except (OSError, StopIteration, IndexError, ValueError):
+            continue
+    return False
 
 
 def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:

@@ -84,21 +84,23 @@ class Worker:
         )
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
+        deferred = main_sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 0
         if health_sock is not None:
             health_app = App(self.s, self.state, self.metrics, self.admission, None, role="health")
             self.servers.append(
                 await loop.create_server(self._factory(health_app), sock=health_sock, backlog=256)
             )
-        else:
+        if not deferred:
             self.servers.append(
                 await loop.create_server(main_factory, sock=main_sock, ssl=ssl_ctx, backlog=2048)
             )
         log.info("pid %d listening on %s:%d%s", os.getpid(), *main_sock.getsockname()[:2],
-                 " after init()" if health_sock is not None else "")  # fmt: skip
+                 " after init()" if deferred else "")  # fmt: skip
         code = await self._start_script(loop)
         if code != EXIT_OK:
             return code
-        if health_sock is not None and not self.stop.is_set():
+        if deferred and not self.stop.is_set():
+            main_sock.listen(2048)
             self.servers.append(
                 await loop.create_server(main_factory, sock=main_sock, ssl=ssl_ctx, backlog=2048)
             )
