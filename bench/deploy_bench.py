@@ -1,0 +1,185 @@
+"""Deploy benchmark: time from ``Model.deploy(...)`` to Healthy (``wait_for_deployment`` returned).
+
+Cases, median of ``--runs`` each (targets: (a) < 3 s, (b) < 30 s with a warm uv cache):
+  (a) the environment is already built: the digits model and scikit-learn environment of the main
+      job, then a minimal environment with a trivial entry script (the platform's own overhead);
+  (b) a new environment each run: the digits environment plus one extra small package, a
+      different one per run, so every deploy resolves, locks and builds a new virtual environment
+      (packages come from the warm uv cache).
+
+Runs against its own local workspace server in a fresh MODELPORT_HOME (deleted afterwards unless
+``--keep``), so earlier runs never make (b) look warm. Not a test: ``python bench/deploy_bench.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import sklearn
+
+EXTRA_PACKAGES = ["idna", "certifi", "jmespath", "filelock", "mdurl", "iniconfig", "pluggy"]
+DIGITS_SCORE = """
+import json, os
+import joblib
+import numpy as np
+
+def init():
+    global model
+    model = joblib.load(os.path.join(os.environ["AZUREML_MODEL_DIR"], "digits.pkl"))
+
+def run(raw):
+    return model.predict(np.array(json.loads(raw)["data"])).tolist()
+"""
+ECHO_SCORE = "def init():\n    pass\n\n\ndef run(raw):\n    return raw\n"
+
+
+@dataclass
+class Case:
+    label: str
+    target: float
+    seconds: list[float] = field(default_factory=list)
+    server_seconds: list[float] = field(default_factory=list)
+
+
+def _digits_pickle(folder: Path) -> Path:
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_digits(return_X_y=True)
+    buf = io.BytesIO()
+    joblib.dump(LogisticRegression(max_iter=300).fit(x, y), buf)
+    path = folder / "digits.pkl"
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def _env(name: str, packages: list[str]) -> dict[str, Any]:
+    return {"name": name, "python": {"condaDependencies": {"dependencies": [{"pip": packages}]}}}
+
+
+def _timed_deploy(
+    ws: Any, name: str, models: list[Any], config: Any, case: Case, verbose: bool
+) -> None:
+    from modelport import Model
+
+    start = time.perf_counter()
+    service = Model.deploy(ws, name, models, config, overwrite=True)
+    service.wait_for_deployment(show_output=verbose)
+    elapsed = time.perf_counter() - start
+    assert service.state == "Healthy", service.state
+    case.seconds.append(elapsed)
+    op = ws._client.get(f"/workspaces/{ws.name}/operations/{service._operation_id}")
+    if op.get("startTime") and op.get("endTime"):
+        span = datetime.fromisoformat(op["endTime"]) - datetime.fromisoformat(op["startTime"])
+        case.server_seconds.append(span.total_seconds())
+    service.delete()
+    print(f"  {case.label}: run {len(case.seconds)}: {elapsed:.2f} s", file=sys.stderr)
+
+
+def bench(runs: int, workdir: Path, verbose: bool) -> list[Case]:
+    from modelport import InferenceConfig, Model, Workspace
+
+    ws = Workspace.get("default")
+    model = Model.register(ws, str(_digits_pickle(workdir)), "digits-bench")
+    src = workdir / "digits-src"
+    src.mkdir()
+    (src / "score.py").write_text(DIGITS_SCORE)
+    echo = workdir / "echo-src"
+    echo.mkdir()
+    (echo / "score.py").write_text(ECHO_SCORE)
+    digits_packages = [f"scikit-learn=={sklearn.__version__}", f"joblib=={joblib.__version__}"]
+
+    def digits_config(packages: list[str]) -> InferenceConfig:
+        return InferenceConfig(
+            entry_script="score.py",
+            source_directory=str(src),
+            environment=_env("bench-env", packages),
+        )
+
+    echo_config = InferenceConfig(
+        entry_script="score.py",
+        source_directory=str(echo),
+        environment={"name": "AzureML-Minimal", "version": None},
+    )
+    built_digits = Case("(a) built environment, digits model (scikit-learn)", 3.0)
+    built_echo = Case("(a) built environment, minimal env + trivial script", 3.0)
+    new_env = Case("(b) new environment each run (digits env + 1 package)", 30.0)
+
+    print("warm-up: building the digits and minimal environments once", file=sys.stderr)
+    warm = Case("warm-up", 0)
+    _timed_deploy(ws, "bench-warm", [model], digits_config(digits_packages), warm, verbose)
+    _timed_deploy(ws, "bench-warm", [], echo_config, warm, verbose)
+
+    steps: list[tuple[Case, Callable[[int], tuple[list[Any], Any]]]] = [
+        (built_digits, lambda i: ([model], digits_config(digits_packages))),
+        (built_echo, lambda i: ([], echo_config)),
+        (new_env, lambda i: ([model], digits_config([*digits_packages, EXTRA_PACKAGES[i]]))),
+    ]
+    for case, make in steps:
+        for i in range(runs):
+            models, config = make(i)
+            _timed_deploy(ws, f"bench-{i}", models, config, case, verbose)
+    return [built_digits, built_echo, new_env]
+
+
+def table(cases: list[Case], runs: int) -> str:
+    lines = [
+        f"Deploy call → Healthy, median of {runs} (min-max); server-side operation time in brackets",
+        "",
+        f"{'case':58} {'median':>8} {'min-max':>15} {'server':>8} {'target':>7}  ok",
+    ]
+    for c in cases:
+        med = statistics.median(c.seconds)
+        srv = statistics.median(c.server_seconds) if c.server_seconds else float("nan")
+        ok = "yes" if med < c.target else "NO"
+        span = f"{min(c.seconds):.2f}-{max(c.seconds):.2f}"
+        lines.append(
+            f"{c.label:58} {med:7.2f}s {span:>15} {f'[{srv:.2f}s]':>8} {f'<{c.target:g}s':>7}  {ok}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the bench's MODELPORT_HOME")
+    parser.add_argument("--verbose", action="store_true", help="stream each deployment's log")
+    args = parser.parse_args()
+    if args.runs > len(EXTRA_PACKAGES):
+        parser.error(f"--runs at most {len(EXTRA_PACKAGES)}")
+    home = Path(tempfile.mkdtemp(prefix="modelport-deploy-bench-"))
+    os.environ["MODELPORT_HOME"] = str(home)
+    for var in ("MODELPORT_URL", "MODELPORT_TOKEN"):
+        os.environ.pop(var, None)
+    workdir = home / "work"
+    workdir.mkdir()
+    try:
+        cases = bench(args.runs, workdir, args.verbose)
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "modelport.cli.main", "server", "stop"],
+            capture_output=True,
+            check=False,
+        )
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+    print(table(cases, args.runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
