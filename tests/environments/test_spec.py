@@ -112,6 +112,10 @@ def test_ordinary_names_are_accepted():
         ({"name": "e", "environmentVariables": ["A"]}, "environmentVariables"),
         ({"name": "e", "docker": {"baseImage": "a", "baseDockerfile": "FROM b"}}, "Only one of"),
         ({"name": "e", "inferencingStackVersion": "v2"}, "inferencingStackVersion"),
+        (
+            {"name": "e", "python": {"condaDependencies": {"dependencies": [{"pip": ["six=="]}]}}},
+            "Invalid pip requirement 'six=='",
+        ),
     ],
 )
 def test_bad_environment_json_is_a_user_error(doc, match):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 from modelport.environments.conda import parse_conda_dependencies, to_pypi
 from modelport.errors import UserError
 
@@ -69,8 +71,14 @@ class EnvironmentSpec:
                 f"Invalid environment name {self.name!r}: use 1-255 letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit."
             )
-        # Validate the conda side early so a bad spec fails at parse time, not at deploy time.
+        # Validate packages early so a bad spec fails when it is read, not at deploy time.
         to_pypi(self.conda_packages)
+        for line in self.pip_packages:
+            if not line.startswith("-"):
+                try:
+                    Requirement(line)
+                except InvalidRequirement as e:
+                    raise UserError(f"Invalid pip requirement {line!r}: {e}") from None
         if self.inferencing_stack_version not in (None, "latest"):
             raise UserError(
                 f"inferencingStackVersion must be null or 'latest', not {self.inferencing_stack_version!r}."
