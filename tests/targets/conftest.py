@@ -115,7 +115,7 @@ def make_spec(app_dir: Path, script: str = "echo.py", **kw: Any) -> ReplicaSetSp
         "working_dir": str(app_dir),
         "argv": ("--entry-script", script),
         "python": PYTHON,
-        "liveness": LivenessProbe(period_seconds=1, timeout_seconds=1),
+        "liveness": LivenessProbe(period_seconds=1, timeout_seconds=2),
         # short drain so retire/delete stay fast in tests
         "env": {"MODELPORT_DRAIN_GRACE": "0.5", "MODELPORT_GRACEFUL_TIMEOUT": "3"},
     }

@@ -158,3 +158,30 @@ def test_port_taken_between_restarts_is_port_in_use_naming_the_taker(
         assert slow.wait_ready("ws/svc", 1, timeout=60).replicas[0].port == port
     finally:
         cleanup(slow)
+
+
+def test_retire_kills_a_replica_that_ignores_sigterm_after_the_grace(
+    run_dir: Path, app_dir: Path
+) -> None:
+    import time
+
+    from modelport.targets.local.replica import probe
+
+    from .conftest import cleanup, is_alive
+
+    quick = LocalDriver(run_dir, stop_grace=1.0)
+    try:
+        port = quick.apply(make_spec(app_dir, "hangs.py", liveness=LivenessProbe(60, 30)))
+        replica = quick.wait_ready("ws/svc", 1).replicas[0]
+        pid, health = replica.pid, replica.health_port
+        assert pid is not None and health is not None
+        hung = socket.create_connection(("127.0.0.1", port))
+        hung.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        wait_for(lambda: probe(health, 0.2) is None, what="run() to block the event loop")
+        started = time.monotonic()
+        quick.retire("ws/svc", 1)
+        assert time.monotonic() - started < 10
+        assert not is_alive(pid)
+        hung.close()
+    finally:
+        cleanup(quick)
