@@ -321,10 +321,12 @@ class LocalDriver:
         if cause is not None and cause.code == "PortInUse":
             # the server names the shared port even when its private health port was the one
             # taken (a race on a free port): only a foreign listener on the shared port counts
+            # (a socket bound without listening is invisible in /proc: repeated failures still count)
             foreign = self._check_port(rev.spec.service, rev.port)
-            if foreign is None:
-                r.crash_times.pop()
-            cause = PortInUse(foreign.message, cause.details) if foreign else None
+            if foreign is not None:
+                cause = PortInUse(foreign.message, cause.details)
+            elif len(r.crash_times) < self.crash_loop_after:
+                cause = None
         r.cause = cause
         r.mark_exited(code)
         delay = min(self.backoff_cap, self.backoff_base * 2 ** max(0, len(r.crash_times) - 1))
