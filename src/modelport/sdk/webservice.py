@@ -19,33 +19,13 @@ import httpx
 from modelport.errors import ModelportError, NotFound, UserError
 from modelport.sdk import _follow, _snapshot
 from modelport.sdk._http import seg
+from modelport.sdk._service_errors import LOG_TAIL, WebserviceException, operation_failure
 
 if TYPE_CHECKING:
     from modelport.sdk.model import Model
     from modelport.sdk.workspace import Workspace
 
 FINAL_STATES = ("Healthy", "Failed")
-LOG_TAIL = 20
-
-
-class WebserviceException(ModelportError):
-    """A service operation ended badly; carries the state, operation id and typed cause."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        state: str | None = None,
-        operation_id: str | None = None,
-        error: Mapping[str, Any] | None = None,
-        logs_tail: Sequence[str] = (),
-    ) -> None:
-        super().__init__(message)
-        self.state = state
-        self.operation_id = operation_id
-        self.error = dict(error) if error else None
-        self.code = (error or {}).get("code")
-        self.logs_tail = list(logs_tail)
 
 
 class Webservice:
@@ -236,26 +216,8 @@ class Webservice:
 
     def failure(self, operation: Mapping[str, Any]) -> WebserviceException:
         """The exception for a failed operation, in v1's message shape plus the log tail."""
-        error = operation.get("error") or self.error or {}
-        details = [str(line) for line in error.get("details") or []]
-        tail = details[-LOG_TAIL:] if details else self._log_tail()
-        cause = error.get("code") or "Failed"
-        message = error.get("message") or "the operation failed"
-        text = (
-            "Service deployment polling reached non-successful terminal state, current service "
-            f"state: {self.state}\nOperation ID: {operation.get('id', self._operation_id)}\n"
-            f"More information can be found using '.get_logs()'\n"
-            f"Error: {cause}: {message}\n"
-            + json.dumps({"code": cause, "message": message}, indent=2)
-        )
-        if tail:
-            text += "\nLog tail:\n" + "\n".join(tail)
-        return WebserviceException(
-            text,
-            state=self.state,
-            operation_id=str(operation.get("id", self._operation_id)),
-            error={"code": cause, "message": message, "details": details},
-            logs_tail=tail,
+        return operation_failure(
+            self.state, operation, self.error, self._operation_id, self._log_tail
         )
 
     def _log_tail(self) -> builtins.list[str]:
@@ -344,7 +306,7 @@ class Webservice:
         env = deploy.resolve_environment(environment, spec, self.name)
         if env is not None:
             body["environment"] = env
-        config = _config_change(self.compute_type, deployment_config, config_fields)
+        config = deploy.config_change(self.compute_type, deployment_config, config_fields)
         if config is not None:
             body["deploymentConfig"] = config
         if tags is not None:
@@ -482,21 +444,6 @@ def _class_for(compute_type: Any) -> type[Webservice]:
     import modelport.webservice  # noqa: F401
 
     return Webservice._by_compute_type.get(str(compute_type or "").lower(), Webservice)
-
-
-def _config_change(compute_type: str, config: Any, fields: Mapping[str, Any]) -> Any:
-    """The ``deploymentConfig`` of an update: a config object/JSON, or named fields of one."""
-    from modelport.sdk.deploy import resolve_deployment_config
-    from modelport.specs.deployment import build_from_params, normalize_compute_type
-
-    if config is not None and fields:
-        raise UserError("Give either deployment_config or individual settings, not both.")
-    if config is not None:
-        return resolve_deployment_config(config).to_json()
-    given = {k: v for k, v in fields.items() if v is not None}
-    if not given:
-        return None
-    return build_from_params(normalize_compute_type(compute_type), given).to_json()
 
 
 def _time(value: Any) -> dt.datetime | None:
