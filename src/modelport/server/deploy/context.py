@@ -60,6 +60,8 @@ class DeployContext:
     env_cache: Path
     settings: DeploySettings = field(default_factory=DeploySettings)
     reconciler: Reconciler | None = None
+    # replica restarts seen when each service was last Healthy (crash-loop detection)
+    restarts_when_healthy: dict[int, int] = field(default_factory=dict)
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- paths ---------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ from modelport.server.store.services import (
 )
 
 POLL_S = 0.2
+# A serving revision whose replicas crashed this many times since it was Healthy is Failed.
+CRASH_LOOP = 3
 
 
 class StepFailed(Exception):
@@ -408,18 +410,22 @@ def supervise(dctx: DeployContext, service_id: int) -> None:
             except (StepFailed, ModelportError) as exc:
                 dctx.log_writer(ws, name)(f"Restart failed: {exc}")
         new_state, error = UNHEALTHY, None
-    elif state == FAILED and not obs.ready and obs.failure != "CrashLoop":
+    elif state == FAILED and not obs.ready:
         return
-    elif obs.failure == "CrashLoop":
+    elif obs.failure is not None and _crashes_since_healthy(dctx, service_id, obs) >= CRASH_LOOP:
         # the driver keeps restarting with backoff; after repeated crashes the service is Failed
         new_state = FAILED
-        error = {
-            "code": obs.failure,
-            "message": obs.message or obs.failure,
-            "details": obs.log_lines[-50:],
-        }
+        message = obs.message or obs.failure
+        if obs.failure != "CrashLoop":
+            message = (
+                f"the service crashed {_crashes_since_healthy(dctx, service_id, obs)} times since "
+                f"it was Healthy; last: {obs.failure}: {message}"
+            )
+        error = {"code": "CrashLoop", "message": message, "details": obs.log_lines[-50:]}
     else:
         new_state, error = (HEALTHY if obs.ready else UNHEALTHY), None
+    if new_state == HEALTHY:
+        dctx.restarts_when_healthy[service_id] = obs.restarts
     if new_state == state:
         return
     dctx.log_writer(ws, name)(
@@ -431,6 +437,10 @@ def supervise(dctx: DeployContext, service_id: int) -> None:
             running = records.running_operation(s, service)
             if running is None:
                 service.state, service.error, service.state_since = new_state, error, utcnow()
+
+
+def _crashes_since_healthy(dctx: DeployContext, service_id: int, obs: Observation) -> int:
+    return obs.restarts - dctx.restarts_when_healthy.setdefault(service_id, obs.restarts)
 
 
 def _models_for(dctx: DeployContext, service: Service, rev: Revision) -> list[ModelInfo]:
