@@ -164,7 +164,11 @@ def _build(
     allow_source_builds: bool,
 ) -> None:
     log(f"Creating virtual environment {env_dir} with Python {interp.version_str}")
-    _uv(["venv", str(env_dir), "--python", str(interp.path), "--no-project"], log)
+    _uv(
+        ["venv", str(env_dir), "--python", str(interp.path), "--no-project"],
+        log,
+        cwd=env_dir.parent,
+    )
     (env_dir / LOCK_FILE).write_text(lock, encoding="utf-8")
     python = env_dir / "bin" / "python"
     args = ["pip", "sync", LOCK_FILE, "--python", str(python)]
