@@ -21,7 +21,7 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
-from modelport.cli._options import CommonOptions, common_options, parse_pairs
+from modelport.cli._options import CommonOptions, OutputFormat, common_options, parse_pairs
 from modelport.cli._output import render
 from modelport.errors import UserError
 from modelport.sdk import _follow
@@ -165,13 +165,12 @@ class ProgressDisplay:
         self.state = "Running"
         self.last_line = ""
         self._live: Live | None = None
+        self._spinner = Spinner("dots")
 
     def __enter__(self) -> ProgressDisplay:
         self.console.print(Text(f"{self.action} {self.service} …", style="bold"))
         if self.live_mode:
-            self._live = Live(
-                self._status(), console=self.console, refresh_per_second=8, transient=True
-            )
+            self._live = Live(self, console=self.console, refresh_per_second=8, transient=True)
             self._live.__enter__()
         return self
 
@@ -180,12 +179,15 @@ class ProgressDisplay:
             self._live.__exit__(None, None, None)
             self._live = None
 
-    def _status(self) -> Spinner:
+    def __rich__(self) -> Spinner:
+        """Called on every refresh, so the elapsed time runs between events too."""
         elapsed = time.monotonic() - self.started
         text = Text(f"{self.action}: {self.state}  {elapsed:5.1f}s", style="cyan")
         if self.last_line:
-            text.append(f"  {self.last_line[:100]}", style="dim")
-        return Spinner("dots", text=text)
+            width = max(20, self.console.width - len(text) - 6)
+            text.append(f"  {self.last_line[:width]}", style="dim")
+        self._spinner.update(text=text)
+        return self._spinner
 
     def event(self, event: _follow.Event) -> None:
         if event.kind == "log":
@@ -198,7 +200,7 @@ class ProgressDisplay:
                 suffix = f" ({step})" if step else ""
                 self.console.print(f"{self.action}: {self.state}{suffix}")
         if self._live is not None:
-            self._live.update(self._status())
+            self._live.refresh()
 
 
 def follow_operation(service: Webservice, action: str) -> dict[str, Any]:
@@ -227,7 +229,7 @@ def finish(service: Webservice, operation: dict[str, Any], opts: CommonOptions) 
         console.print(
             Text(f"{service.name} is Healthy{elapsed}: {service.scoring_uri}", style="bold green")
         )
-        render(service.serialize(), opts)
+        render(summary(service, opts), opts)
         return
     failure = service.failure(operation)
     cause = failure.code or "Failed"
@@ -241,6 +243,15 @@ def finish(service: Webservice, operation: dict[str, Any], opts: CommonOptions) 
             console.print(Text("  " + line))
     console.print(f"Run `modelport service get-logs -n {service.name}` for the whole log.")
     raise typer.Exit(1)
+
+
+def summary(service: Webservice, opts: CommonOptions) -> dict[str, Any]:
+    """The whole service for -o json/yaml/tsv or --query; the essentials for a table."""
+    data = service.serialize()
+    if opts.output is not OutputFormat.table or opts.query:
+        return data
+    keep = ("name", "state", "scoringUri", "swaggerUri", "models", "revision", "operationId")
+    return {key: data[key] for key in keep}
 
 
 def _elapsed(operation: dict[str, Any]) -> str:
