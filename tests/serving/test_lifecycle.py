@@ -214,3 +214,23 @@ def test_sigterm_finishes_in_flight_requests(tmp_path: Path) -> None:
     assert out[0].json() == "finished"
     assert out[0].headers["connection"] == "close"
     assert s.proc.wait(15) == 0
+
+
+def test_config_file_and_env_precedence(tmp_path: Path, stop_after: list[Served]) -> None:
+    write_script(tmp_path, QUICK)
+    (tmp_path / "config.json").write_text(
+        '{"AZUREML_ENTRY_SCRIPT": "score.py", "SERVICE_NAME": "from-file", "SCORING_TIMEOUT_MS": 1234}'
+    )
+    s = launch(tmp_path, "--config-file", "config.json", env={"SERVICE_NAME": "from-env"})
+    stop_after.append(s)
+    s.wait_ready()
+    assert httpx.get(s.url + "/swagger.json").json()["info"]["title"] == "from-env"
+
+
+def test_bad_option_value_exits_2(tmp_path: Path) -> None:
+    write_script(tmp_path, QUICK)
+    s = launch(
+        tmp_path, "--entry-script", "score.py", env={"MODELPORT_MAX_CONCURRENT_REQUESTS": "many"}
+    )
+    assert wait_exit(s) == 2
+    assert "MODELPORT_MAX_CONCURRENT_REQUESTS" in s.log()

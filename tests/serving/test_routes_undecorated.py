@@ -65,6 +65,8 @@ def served(digits_app_root: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         str(root / "azureml-models" / "digits" / "1"),
         "--access-control-allow-origins",
         "https://a.example, https://b.example",
+        "--access-log",
+        "json",
         env={"MODELPORT_MAX_BODY_BYTES": "100000", "SERVICE_NAME": "digits-svc"},
     )
     yield s
@@ -268,3 +270,14 @@ def test_metrics_count_requests_by_status(served: Served) -> None:
     assert "modelport_run_duration_seconds_count" in text
     assert "modelport_requests_in_flight 0" in text
     assert "modelport_ready 1" in text
+
+
+def test_json_access_log_has_one_line_per_request(served: Served) -> None:
+    httpx.post(served.url + "/score", json={"kind": "string"}, headers={"x-request-id": "logged-1"})
+    lines = [
+        json.loads(line) for line in served.log().splitlines() if '"request_id":"logged-1"' in line
+    ]
+    assert len(lines) == 1
+    assert lines[0]["status"] == 200
+    assert lines[0]["path"] == "/score"
+    assert lines[0]["duration_ms"] >= lines[0]["run_ms"] >= 0
