@@ -140,6 +140,27 @@ def test_concurrent_builds_of_one_environment_build_it_once(tmp_path):
     assert len(list((tmp_path / "envs").iterdir())) == 2  # the venv and its lock file
 
 
+def test_concurrent_builds_in_two_processes_build_once(tmp_path):
+    # Two server processes deploying the same environment at once.
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from modelport.environments import EnvironmentSpec, ensure_built
+        spec = EnvironmentSpec(name="p", pip_packages=("six==1.16.0",))
+        built = ensure_built(spec, Path({str(tmp_path)!r}), lambda line: None)
+        print(built.reused, built.key)
+        """
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=240)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sorted(o[0] for o in outputs) == ["False", "True"]
+    assert outputs[0][1] == outputs[1][1]
+
+
 def test_interrupted_build_is_wiped_and_redone(tmp_path):
     # A builder that dies (SIGKILL) in the middle of installing packages.
     script = textwrap.dedent(
