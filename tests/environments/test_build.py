@@ -205,7 +205,7 @@ def test_pinned_version_that_cannot_install_names_package_and_interpreter(tmp_pa
 def test_unknown_package_is_named(tmp_path):
     spec = EnvironmentSpec(name="typo", pip_packages=("modelport-no-such-package-zz",))
     with pytest.raises(
-        EnvironmentBuildError, match=r"modelport-no-such-package-zz.*does not exist"
+        EnvironmentBuildError, match=r"modelport-no-such-package-zz.*does not exist.*Check the name"
     ):
         ensure_built(spec, tmp_path, Log())
 

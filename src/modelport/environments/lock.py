@@ -155,7 +155,8 @@ def explain_failure(output: str, reqs: Requirements, interp: Interpreter) -> str
                     f"installed ({why}). Relax or drop the pin. {tail}"
                 )
             return f"Cannot install {shown} on {where}: {why}. {tail}"
-        return f"Cannot install {shown} on {where}: {why}. Relax or drop the pin. {tail}"
+        hint = "Relax or drop the pin." if re.search(r"[=<>~!]", shown) else "Check the name."
+        return f"Cannot install {shown} on {where}: {why}. {hint} {tail}"
     # Unknown shape: name the first requested package the output mentions.
     for name, line in user_by_name.items():
         if re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
