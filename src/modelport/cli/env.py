@@ -206,7 +206,7 @@ class _Progress:
     def line(self, text: str) -> None:
         if self._live:
             self._console.print(Text(text, style="dim"))
-            self._status.update(f"{self._title}: {text[:80]}")
+            self._status.update(f"{self._title}: {text[:50]}")
         else:
             print(text, file=sys.stderr, flush=True)
 
