@@ -112,3 +112,26 @@ def test_run_errors(ws: Workspace, server: ServerProcess, tmp_path: Path) -> Non
         run.register_model("missing-output", "outputs/absent.pkl")
     run.fail(error_details="gave up")
     assert run.status == "Failed"
+
+
+def test_get_context_offline_prints_and_keeps_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    run = Run.get_context()
+    assert run.id.startswith("OfflineRun_")
+    run.log("accuracy", 0.5)
+    run.log("accuracy", 0.75)
+    assert "Attempted to log scalar metric accuracy" in capsys.readouterr().out
+    assert run.get_metrics() == {"accuracy": [0.5, 0.75]}
+    with pytest.raises(UserError, match="offline run cannot register"):
+        run.register_model("m", "outputs/model.pkl")
+    with pytest.raises(UserError, match="MODELPORT_RUN_ID"):
+        Run.get_context(allow_offline=False)
+
+
+def test_get_context_inside_a_tracked_run(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    tracked = Experiment(ws, "ctx").start_logging()
+    monkeypatch.setenv("MODELPORT_RUN_ID", tracked.id)
+    monkeypatch.setenv("MODELPORT_WORKSPACE", ws.name)
+    run = Run.get_context()
+    assert isinstance(run, Run) and run.id == tracked.id
+    run.log("seen", 1)
+    assert tracked.get_metrics() == {"seen": 1}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import builtins
 import math
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from modelport.errors import UserError
 from modelport.sdk._http import seg
+from modelport.sdk._offline_run import OfflineRun
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -98,6 +100,21 @@ class Run:
         """The run ``run_id`` of ``workspace`` (NotFound otherwise)."""
         details = workspace._client.get(f"/workspaces/{seg(workspace.name)}/runs/{seg(run_id)}")
         return Run(Experiment(workspace, details["experimentName"]), run_id, _details=details)
+
+    @staticmethod
+    def get_context(allow_offline: bool = True, **kwargs: Any) -> Run | OfflineRun:
+        """The run a script runs in: ``MODELPORT_RUN_ID`` (in ``MODELPORT_WORKSPACE`` or the
+        config file's workspace), else an offline run that prints what it is given."""
+        run_id = os.environ.get("MODELPORT_RUN_ID")
+        if run_id:
+            from modelport.sdk.workspace import Workspace
+
+            name = os.environ.get("MODELPORT_WORKSPACE")
+            ws = Workspace(name) if name else Workspace.from_config()
+            return Run.get(ws, run_id)
+        if not allow_offline:
+            raise UserError("Not inside a tracked run (MODELPORT_RUN_ID is not set).")
+        return OfflineRun()
 
     @property
     def name(self) -> str | None:
@@ -279,7 +296,8 @@ class Run:
         higher is better unless the name contains "loss" or "error"; a metric logged several times
         counts by its last value.
         """
-        from modelport.sdk.model import Model, registration_body
+        from modelport.sdk._model_meta import registration_body
+        from modelport.sdk.model import Model
 
         if metric is not None:
             best = self.best_child(metric)
