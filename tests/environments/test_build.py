@@ -19,6 +19,11 @@ TINY = EnvironmentSpec(
     name="tiny",
     pip_packages=("six==1.16.0", "azureml-defaults>=1.0.45", "azureml-monitoring"),
     python_version="3.6.2",  # older than anything here: the closest interpreter is used
+    conda_packages=("pip=20.2.4", "six=1.16.0"),
+    docker={
+        "enabled": False,
+        "baseImage": "mcr.microsoft.com/azureml/base:intelmpi2018.3-ubuntu16.04",
+    },
 )
 
 
@@ -81,6 +86,13 @@ def test_azureml_packages_are_not_installed_and_the_log_says_so(tiny):
     assert log.has("azureml-defaults>=1.0.45: satisfied by modelport's azureml compatibility layer")
     assert log.has("azureml-monitoring: satisfied by")
     assert "azureml" not in built.lock
+
+
+def test_translated_and_unused_v1_fields_are_explained_in_the_log(tiny):
+    _, log, _ = tiny
+    assert log.has("conda package pip=20.2.4 -> nothing to install")
+    assert log.has("conda package six=1.16.0 -> PyPI six==1.16.0")
+    assert log.has("docker settings are kept but not used")
 
 
 def test_old_python_pin_uses_the_closest_interpreter_with_a_warning(tiny):

@@ -25,6 +25,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from modelport.environments import runtime
+from modelport.environments.conda import to_pypi_each
 from modelport.environments.interpreters import Interpreter, select
 from modelport.environments.lock import (
     EnvironmentBuildError,
@@ -70,6 +71,7 @@ def ensure_built(
         return _user_managed(spec, log)
     cache_root = Path(cache_root).resolve()
     started = time.monotonic()
+    _explain_v1_fields(spec, log)
     interp = select(spec.python_version, log)
     reqs = split_requirements(spec.requirements(), log)
     fp = runtime.fingerprint()
@@ -95,6 +97,18 @@ def ensure_built(
             raise
     log(f"Environment {key[:12]} built in {time.monotonic() - started:.1f} s.")
     return BuiltEnvironment(python, key, lock, env_dir, False, interp.version_str)
+
+
+def _explain_v1_fields(spec: EnvironmentSpec, log: Callable[[str], None]) -> None:
+    """Say in the log what of a v1 spec is translated or not used, so nothing is silent."""
+    for conda, pypi in zip(spec.conda_packages, to_pypi_each(spec.conda_packages), strict=True):
+        log(f"conda package {conda} -> " + (f"PyPI {pypi}" if pypi else "nothing to install"))
+    docker = spec.docker
+    if docker.get("enabled") or docker.get("baseImage") or docker.get("baseDockerfile"):
+        log(
+            "docker settings are kept but not used: modelport runs services in virtual "
+            "environments on this machine, not in images."
+        )
 
 
 def environment_key(lock: str, interp: Interpreter, runtime_fingerprint: str) -> str:

@@ -185,18 +185,23 @@ def _conda_version_to_pep440(version: str) -> str:
 
 def to_pypi(conda_specs: Iterable[str]) -> list[str]:
     """Map conda specs to PyPI requirement lines; error naming every package we cannot map."""
-    out: list[str] = []
+    return [r for r in to_pypi_each(conda_specs) if r is not None]
+
+
+def to_pypi_each(conda_specs: Iterable[str]) -> list[str | None]:
+    """One PyPI requirement (None: nothing to install) per conda spec, in order."""
+    out: list[str | None] = []
     unknown: list[str] = []
     for text in conda_specs:
         name, _, version = split_conda_spec(text)
         if name == "python":
+            out.append(None)
             continue
         if name not in _TO_PYPI:
             unknown.append(text)
             continue
         pypi = _TO_PYPI[name]
-        if pypi is not None:
-            out.append(pypi + _conda_version_to_pep440(version))
+        out.append(None if pypi is None else pypi + _conda_version_to_pep440(version))
     if unknown:
         names = ", ".join(repr(u) for u in unknown)
         raise UserError(
