@@ -206,3 +206,45 @@ def _service_of(pid: int) -> str | None:
             if "services" in parts:
                 return parts[parts.index("services") + 2]
     return None
+
+
+def test_models_may_be_ids_bare_names_or_local_paths(
+    ws: Workspace, digits: Model, tmp_path: Path
+) -> None:
+    from modelport.sdk.deploy import model_refs
+
+    local = tmp_path / "extra model.pkl"
+    local.write_bytes(b"weights")
+    refs = model_refs(ws, [digits, "digits:1", "digits", str(local)])
+    assert refs[:3] == [digits.id, "digits:1", digits.id]
+    registered = Model(ws, id=refs[3])  # registered under the file's name, made valid
+    assert registered.name == "extra-model.pkl" and registered.version == 1
+    with pytest.raises(NotFound):
+        model_refs(ws, ["no-such-model"])
+    with pytest.raises(UserError, match="is not 'name:version'"):
+        model_refs(ws, ["digits:latest"])
+
+
+def test_token_auth_service_issues_tokens_through_sdk_and_cli(
+    ws: Workspace, deploy_server: ServerProcess, tmp_path: Path
+) -> None:
+    import datetime as dt
+    import json
+
+    from tests.e2e.sdk_deploy_support import cli
+
+    config = LocalWebservice.deploy_configuration(token_auth_enabled=True)
+    service = Model.deploy(ws, "tokened", [], echo_config(tmp_path / "src", "1"), config)
+    service.wait_for_deployment(timeout_sec=300)
+    assert service.token_auth_enabled and not service.auth_enabled
+    token, refresh_by = service.get_token()
+    assert token.count(".") == 2  # a JWT
+    assert refresh_by > dt.datetime.now(dt.UTC)
+    proc = cli(
+        deploy_server, ["service", "get-access-token", "-n", "tokened", "-o", "json"], tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["tokenType"] == "Bearer" and answer["accessToken"].count(".") == 2
+    assert dt.datetime.fromisoformat(answer["refreshBy"]) > dt.datetime.now(dt.UTC)
+    service.delete()
