@@ -85,6 +85,25 @@ def test_register_show_and_metadata_file_chaining(project: Project, model_file: 
     assert "chain:2" in table and "ScikitLearn" in table
 
 
+def test_register_a_folder_with_child_paths_and_download_it(project: Project) -> None:
+    bundle = project.folder / "bundle"
+    (bundle / "sub").mkdir(parents=True)
+    (bundle / "weights.bin").write_bytes(b"w")
+    (bundle / "sub" / "vocab.txt").write_text("v")
+    (bundle / "skip.md").write_text("not shipped")
+    project.ok(
+        "model", "register", "-n", "folder", "-p", "bundle", "--child-path", "weights.bin",
+        "--child-path", "sub", "-o", "none",
+    )  # fmt: skip
+    out = json.loads(project.ok("model", "download", "-i", "folder:1", "-t", "fdl", "-o", "json"))
+    root = project.folder / out["path"]
+    assert root == project.folder / "fdl" / "bundle"
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
+        "sub/vocab.txt",
+        "weights.bin",
+    ]
+
+
 def test_list_formats_and_query(project: Project, model_file: Path) -> None:
     for _ in range(2):
         project.ok(

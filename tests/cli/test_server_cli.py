@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -194,3 +195,38 @@ def test_console_script_is_installed() -> None:
         exe = Path(__file__).parents[2] / ".venv" / "bin" / "modelport"
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.startswith("modelport ")
+
+
+def test_foreground_server_runs_until_stopped(home: Path) -> None:
+    import time
+
+    from tests.cli.conftest import CLI
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
+    env["MODELPORT_HOME"] = str(home)
+    proc = subprocess.Popen(
+        [*CLI, "server", "start", "--foreground"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while daemon.status(home) is None:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the foreground server did not come up"
+            time.sleep(0.1)  # polling with a deadline
+        assert daemon.status(home).pid == proc.pid  # type: ignore[union-attr]
+        stopped = json.loads(
+            run_cli("server", "stop", "-o", "json", env={"MODELPORT_HOME": str(home)}).stdout
+        )
+        assert stopped["stopped"] is True
+        _, err = proc.communicate(timeout=60)
+        # uvicorn drains, then re-raises SIGTERM so the exit status says how it ended.
+        assert proc.returncode in (0, -signal.SIGTERM), err
+        assert "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
