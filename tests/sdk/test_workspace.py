@@ -119,3 +119,14 @@ def test_server_url_argument_is_used_when_the_environment_names_none(
     monkeypatch.delenv("MODELPORT_URL")
     ws = Workspace.get("default", server_url=server.url, token=server.token)
     assert ws.server_url == server.url
+
+
+def test_workspace_views_of_experiments_and_services(server: ServerProcess) -> None:
+    from modelport import Experiment
+
+    ws = Workspace.create(_name())
+    assert dict(ws.webservices) == {} and dict(ws.experiments) == {}
+    Experiment(ws, "first").start_logging().complete()
+    assert list(ws.experiments) == ["first"]
+    details = ws.get_details()
+    assert details["name"] == ws.name and details["serverUrl"] == server.url
