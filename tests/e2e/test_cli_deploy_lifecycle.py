@@ -152,4 +152,24 @@ def test_cli_no_wait_returns_transitioning_at_once(
     )
     assert again.returncode == 1
     assert "cli-nowait" in again.stderr and "Traceback" not in again.stderr
+
+    from modelport import Webservice, Workspace
+
+    ws = Workspace.get("default", server_url=deploy_server.url, token=deploy_server.token)
+    Webservice(ws, "cli-nowait").wait_for_deployment(timeout_sec=300)
+    broken = _project(
+        tmp_path / "broken",
+        "def init():\n    raise ValueError('bad weights')\n\ndef run(raw):\n    return 0\n",
+        minimal_environment(),
+    )
+    upd = cli(
+        deploy_server,
+        ["service", "update", "-n", "cli-nowait", "--ic", str(broken / "inferenceconfig.json")],
+        project,
+    )
+    assert upd.returncode == 1, upd.stderr
+    errors = [line for line in upd.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, upd.stderr
+    assert "the update of cli-nowait failed: InitFailed" in errors[0]
+    assert "revision 1 keeps serving" in errors[0]
     cli(deploy_server, ["service", "delete", "-n", "cli-nowait"], project)

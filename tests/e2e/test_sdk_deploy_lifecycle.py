@@ -144,6 +144,25 @@ def test_update_while_scoring_continuously_loses_no_request(ws: Workspace, tmp_p
     )
     service.reload(wait=True)
     assert service.run({"data": 1}) == {"version": "3"}
+
+    # an update that never becomes healthy: reported with its cause, the old revision serves on
+    broken = tmp_path / "broken"
+    write_source(
+        broken, "def init():\n    raise ValueError('bad weights')\n\ndef run(raw):\n    return 0\n"
+    )
+    with pytest.raises(WebserviceException) as info:
+        service.update(
+            inference_config=InferenceConfig(
+                entry_script="score.py",
+                source_directory=str(broken),
+                environment=minimal_environment(),
+            ),
+            wait=True,
+        )
+    assert info.value.code == "InitFailed" and "bad weights" in str(info.value)
+    assert "current service state: Healthy" in str(info.value)
+    assert service.state == "Healthy" and service.revision == 3
+    assert service.run({"data": 1}) == {"version": "3"}
     service.delete()
 
 

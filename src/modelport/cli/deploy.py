@@ -234,9 +234,16 @@ def finish(service: Webservice, operation: dict[str, Any], opts: CommonOptions) 
     failure = service.failure(operation)
     cause = failure.code or "Failed"
     message = " ".join(str((failure.error or {}).get("message") or "no message").split())
-    console.print(
-        Text(f"Error: {service.name} is {service.state}: {cause}: {message}", style="bold red")
-    )
+    if service.state == "Healthy":
+        # A failed update or reload: the server kept the previous revision serving.
+        kind = str(operation.get("kind") or "operation").lower()
+        line = (
+            f"Error: the {kind} of {service.name} failed: {cause}: {message} "
+            f"(revision {service.revision} keeps serving)"
+        )
+    else:
+        line = f"Error: {service.name} is {service.state}: {cause}: {message}"
+    console.print(Text(line, style="bold red"))
     if failure.logs_tail:
         console.print(Text("Log tail:", style="red"))
         for line in failure.logs_tail[-TAIL_LINES:]:
