@@ -85,3 +85,16 @@ def test_key_value_option_parsing() -> None:
         parse_pairs(["novalue"], "--tag")
     assert parse_filters(["a", "b=2"]) == ["a", ["b", "2"]]
     assert parse_filters(None) is None
+
+
+def test_transfer_progress_bar_accepts_a_whole_transfer() -> None:
+    from modelport.cli._progress import RichTransferProgress
+
+    bar = RichTransferProgress()
+    bar.start("upload model.pkl", 10)
+    bar.advance(4)
+    bar.advance(6)
+    bar.start("upload next.bin", 0)  # unknown size; starting again closes the previous bar
+    bar.advance(3)
+    bar.stop()
+    bar.stop()

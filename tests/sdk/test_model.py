@@ -100,7 +100,9 @@ def test_download_refuses_to_overwrite_unless_exist_ok(
     target = tmp_path / "dl"
     path = Path(model.download(target))
     assert path == target / "model.pkl" and path.read_bytes() == model_file.read_bytes()
-    with pytest.raises(UserError, match=r"File already exists\. To overwrite, set exist_ok to True"):
+    with pytest.raises(
+        UserError, match=r"File already exists\. To overwrite, set exist_ok to True"
+    ):
         model.download(target)
     path.write_bytes(b"changed")
     assert Path(model.download(target, exist_ok=True)).read_bytes() == model_file.read_bytes()
@@ -266,3 +268,18 @@ def test_get_model_path_with_a_workspace_downloads_into_the_cache(
     path = Path(Model.get_model_path(name, _workspace=ws))
     assert path == tmp_path / "app" / "azureml-models" / name / "1" / "model.pkl"
     assert path.read_bytes() == model_file.read_bytes()
+
+
+def test_concurrent_registrations_get_distinct_versions(ws: Workspace, model_file: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = _name("race")
+
+    def register(_: int) -> int:
+        # Each thread has its own client, as separate processes would.
+        own = Workspace.get(ws.name)
+        return Model.register(own, model_file, name).version
+
+    with ThreadPoolExecutor(6) as pool:
+        versions = sorted(pool.map(register, range(6)))
+    assert versions == [1, 2, 3, 4, 5, 6]
