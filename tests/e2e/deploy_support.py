@@ -3,6 +3,7 @@ deploys that wait with a deadline, and process/port checks through /proc."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -10,7 +11,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,31 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.2)  # poll interval, bounded by the deadline
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def kill_leftovers(home: Path) -> list[int]:
+    """Last-resort teardown: SIGKILL replicas of this home that a failed test left running."""
+    import signal
+
+    left = replica_pids(home)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+def servers_with_cleanup(
+    server_factory: Any, tmp_path: Path
+) -> Iterator[Callable[..., ServerProcess]]:
+    """Body of a ``deploy_servers`` fixture: ``make(home=None, **kw)`` starts servers sharing the
+    environment cache; replicas a failed test left behind are killed afterwards."""
+    homes: list[Path] = []
+
+    def make(home: Path | None = None, **kw: Any) -> ServerProcess:
+        home = home or tmp_path / f"home-{len(homes)}"
+        homes.append(home)
+        return start_deploy_server(server_factory, home, **kw)
+
+    yield make
+    for home in homes:
+        kill_leftovers(home)

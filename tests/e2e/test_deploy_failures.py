@@ -14,6 +14,7 @@ from tests.e2e.deploy_support import (
     delete_and_wait,
     deploy,
     deployed,
+    kill_leftovers,
     port_is_free,
     replica_pids,
     snapshot,
@@ -35,6 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = start_deploy_server(start_server, home)
     yield server
     server.stop()
+    kill_leftovers(server.home)
 
 
 def _failed(server: ServerProcess, name: str, **kw: object) -> dict[str, object]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ServerFactory, ServerProcess
+from tests.conftest import ServerProcess, start_server
 from tests.e2e.deploy_support import (
     DIGITS_SCORE,
     SKLEARN,
@@ -19,6 +18,7 @@ from tests.e2e.deploy_support import (
     deployed,
     digits_model,
     digits_rows,
+    kill_leftovers,
     port_is_free,
     register_model,
     replica_pids,
@@ -29,9 +29,12 @@ from tests.e2e.deploy_support import (
 )
 
 
-@pytest.fixture
-def server(server_factory: ServerFactory, tmp_path: Path) -> Iterator[ServerProcess]:
-    yield start_deploy_server(server_factory, tmp_path / "home")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = start_deploy_server(start_server, tmp_path_factory.mktemp("lifecycle") / "home")
+    yield server
+    server.stop()
+    kill_leftovers(server.home)
 
 
 def test_digits_model_with_entry_script_becomes_healthy_and_scores(server: ServerProcess) -> None:

@@ -18,6 +18,7 @@ from tests.e2e.deploy_support import (
     deploy,
     deployed,
     digits_rows,
+    kill_leftovers,
     register_model,
     replica_pids,
     start_deploy_server,
@@ -31,6 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = start_deploy_server(start_server, tmp_path_factory.mktemp("models") / "home")
     yield server
     server.stop()
+    kill_leftovers(server.home)
 
 
 MODEL_DIR_SCRIPT = """

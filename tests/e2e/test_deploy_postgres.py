@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import ServerFactory
+from tests.conftest import ServerFactory, ServerProcess
 from tests.e2e.deploy_support import (
     WS,
     delete_and_wait,
     deploy,
     deployed,
     replica_pids,
-    start_deploy_server,
+    servers_with_cleanup,
     tagged_script,
     wait_until,
 )
 
 
+@pytest.fixture
+def deploy_servers(
+    server_factory: ServerFactory, tmp_path: Path
+) -> Iterator[Callable[..., ServerProcess]]:
+    yield from servers_with_cleanup(server_factory, tmp_path)
+
+
 def test_two_servers_on_one_database_drive_each_service_once(
-    server_factory: ServerFactory, tmp_path: Path, pg_url: str
+    deploy_servers: Callable[..., ServerProcess], tmp_path: Path, pg_url: str
 ) -> None:
-    a = start_deploy_server(server_factory, tmp_path / "a", database_url=pg_url)
-    b = start_deploy_server(server_factory, tmp_path / "b", database_url=pg_url)
+    a = deploy_servers(tmp_path / "a", database_url=pg_url)
+    b = deploy_servers(tmp_path / "b", database_url=pg_url)
     client_a, client_b = a.client(), b.client()
     names = ["pg-one", "pg-two"]
     for i, name in enumerate(names):

@@ -4,23 +4,32 @@ state, with no orphan process and no held port once it is deleted."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import ServerFactory
+from tests.conftest import ServerFactory, ServerProcess
 from tests.e2e.deploy_support import (
     WS,
     delete_and_wait,
     deploy,
     port_is_free,
     replica_pids,
-    start_deploy_server,
+    servers_with_cleanup,
     tagged_script,
     wait_operation,
     wait_state,
     wait_until,
 )
+
+
+@pytest.fixture
+def deploy_servers(
+    server_factory: ServerFactory, tmp_path: Path
+) -> Iterator[Callable[..., ServerProcess]]:
+    yield from servers_with_cleanup(server_factory, tmp_path)
 
 
 def _wait_step(client: httpx.Client, op_id: str, steps: tuple[str, ...], timeout: float) -> None:
@@ -35,10 +44,10 @@ def _wait_step(client: httpx.Client, op_id: str, steps: tuple[str, ...], timeout
 
 
 def test_server_killed_mid_deploy_finishes_after_restart(
-    server_factory: ServerFactory, tmp_path: Path
+    deploy_servers: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    first = start_deploy_server(server_factory, home)
+    first = deploy_servers(home)
     client = first.client()
     r = deploy(client, "survivor", script=tagged_script("alive", init_seconds=3))
     assert r.status_code == 202, r.text
@@ -47,7 +56,7 @@ def test_server_killed_mid_deploy_finishes_after_restart(
     wait_until(lambda: bool(replica_pids(home)), 30, "a replica process")
     first.kill()
 
-    second = start_deploy_server(server_factory, home)
+    second = deploy_servers(home)
     client = second.client()
     op = wait_operation(client, op_id, 120)
     assert op["state"] == "Succeeded", op
@@ -63,10 +72,10 @@ def test_server_killed_mid_deploy_finishes_after_restart(
 
 
 def test_healthy_service_outlives_a_server_restart(
-    server_factory: ServerFactory, tmp_path: Path
+    deploy_servers: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    first = start_deploy_server(server_factory, home)
+    first = deploy_servers(home)
     client = first.client()
     r = deploy(client, "steady", script=tagged_script("s"))
     assert wait_operation(client, r.json()["operation"]["id"])["state"] == "Succeeded"
@@ -75,7 +84,7 @@ def test_healthy_service_outlives_a_server_restart(
     first.kill()
     # the replica keeps answering while no server runs
     assert httpx.post(uri, content=b"{}", timeout=10).status_code == 200
-    second = start_deploy_server(server_factory, home)
+    second = deploy_servers(home)
     client = second.client()
     service = wait_state(client, "steady", ("Healthy",), 30)
     assert replica_pids(home) == pids
