@@ -112,3 +112,17 @@ def test_register_refuses_reserved_names(ws):
         Environment("AzureML-custom").register(ws)
     with pytest.raises(UserError, match="reserved"):
         Environment.get(ws, "AzureML-Minimal").register(ws)
+
+
+def test_v1_spark_and_databricks_sections_round_trip_and_image_sources_are_refused():
+    env = Environment("sections")
+    env.spark.precache_packages = False
+    env.databricks.pypi_libraries = [{"package": "x"}]
+    doc = env._serialize_to_dict()
+    assert doc["spark"] == {"precachePackages": False}
+    assert doc["databricks"] == {"pypiLibraries": [{"package": "x"}]}
+    assert Environment._deserialize_and_add_to_object(doc).spark.precache_packages is False
+    with pytest.raises(UserError, match="not images"):
+        Environment.from_docker_image("x", "python:3.11")
+    with pytest.raises(UserError, match="from_pip_requirements"):
+        Environment.from_existing_conda_environment("x", "base")

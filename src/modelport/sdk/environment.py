@@ -23,7 +23,7 @@ from modelport.environments import (
     to_azure_json,
 )
 from modelport.environments import sources as _sources
-from modelport.errors import NotFound
+from modelport.errors import NotFound, UserError
 from modelport.sdk._http import seg
 from modelport.sdk.conda_dependencies import CondaDependencies
 
@@ -88,6 +88,29 @@ class DockerSection:
             "password": r.password,
         }
         return {**self._rest, **doc}
+
+
+class _JsonSection:
+    """A v1 section kept as JSON (``spark``, ``databricks``): snake_case attributes read and write
+    the camelCase keys, so v1 code that sets them keeps working; nothing acts on them."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        object.__setattr__(self, "_doc", doc)
+
+    @staticmethod
+    def _key(attr: str) -> str:
+        head, *rest = attr.split("_")
+        return head + "".join(p.title() for p in rest)
+
+    def __getattr__(self, attr: str) -> Any:
+        doc: dict[str, Any] = object.__getattribute__(self, "_doc")
+        try:
+            return doc[self._key(attr)]
+        except KeyError:
+            raise AttributeError(attr) from None
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        self._doc[self._key(attr)] = value
 
 
 class PythonSection:
@@ -232,6 +255,29 @@ class Environment:
         return env
 
     @property
+    def spark(self) -> _JsonSection:
+        return _JsonSection(self._extra.setdefault("spark", {}))
+
+    @property
+    def databricks(self) -> _JsonSection:
+        return _JsonSection(self._extra.setdefault("databricks", {}))
+
+    @staticmethod
+    def from_dockerfile(name: str, dockerfile: Any, *args: Any, **kwargs: Any) -> Environment:
+        raise UserError(_NO_IMAGES)
+
+    @staticmethod
+    def from_docker_image(name: str, image: Any, *args: Any, **kwargs: Any) -> Environment:
+        raise UserError(_NO_IMAGES)
+
+    @staticmethod
+    def from_existing_conda_environment(name: str, conda_environment_name: str) -> Environment:
+        raise UserError(
+            "modelport does not use conda: export the packages (pip freeze > requirements.txt) and "
+            "use Environment.from_pip_requirements(name, 'requirements.txt')."
+        )
+
+    @property
     def is_curated(self) -> bool:
         return is_curated(self.name)
 
@@ -267,6 +313,12 @@ class Environment:
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
+
+
+_NO_IMAGES = (
+    "modelport builds virtual environments, not images: describe the packages instead "
+    "(Environment.from_pip_requirements / from_conda_specification)."
+)
 
 
 def default_cache_root() -> Path:
