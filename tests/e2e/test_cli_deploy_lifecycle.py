@@ -43,12 +43,16 @@ def test_cli_deploys_v1_files_to_healthy_and_manages_the_service(
 ) -> None:
     project = _project(tmp_path, DIGITS_SCORE, digits_environment())
     (project / "digits.pkl").write_bytes(digits_model())
-    reg = cli(deploy_server, ["model", "register", "-n", "digits-cli", "-p", "digits.pkl"], project)
+    reg = cli(
+        deploy_server,
+        ["model", "register", "-n", "digits-cli", "-p", "digits.pkl", "-t", "meta.json"],
+        project,
+    )
     assert reg.returncode == 0, reg.stderr
 
     proc = cli(
         deploy_server,
-        ["model", "deploy", "-n", "cli-digits", "-m", "digits-cli:1",
+        ["model", "deploy", "-n", "cli-digits", "--model-metadata-file", "meta.json",
          "--ic", "inferenceconfig.json", "--dc", "deploymentconfig.json", "-o", "json"],
         project,
     )  # fmt: skip
@@ -95,6 +99,14 @@ def test_cli_deploys_v1_files_to_healthy_and_manages_the_service(
     assert upd.returncode == 0, upd.stderr
     assert json.loads(upd.stdout)["tags"] == {"team": "vision"}
     assert "Updating: Succeeded" in upd.stderr
+    tagged = cli(
+        deploy_server,
+        ["service", "list", "--tag", "team=vision", "--query", "[].name", "-o", "json"],
+        project,
+    )
+    assert json.loads(tagged.stdout) == ["cli-digits"]
+    other = cli(deploy_server, ["service", "list", "--tag", "team=speech", "-o", "json"], project)
+    assert json.loads(other.stdout) == []
 
     rel = cli(deploy_server, ["service", "reload", "-n", "cli-digits", "-o", "none"], project)
     assert rel.returncode == 0, rel.stderr

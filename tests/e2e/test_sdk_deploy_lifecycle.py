@@ -170,7 +170,8 @@ def test_delete_leaves_no_process_and_frees_the_port(
     ws: Workspace, deploy_server: ServerProcess, tmp_path: Path
 ) -> None:
     service = Model.deploy(ws, "to-delete", [], echo_config(tmp_path / "src", "1"))
-    service.wait_for_deployment(timeout_sec=300)
+    assert service.state == "Transitioning"
+    assert service.run({"data": 1})["version"] == "1"  # v1's local run waits for the deploy
     port = service.port
     assert port and not port_is_free(port)
     pids = [p for p in replica_pids(deploy_server.home) if _service_of(p) == "to-delete"]

@@ -9,6 +9,7 @@ type (``LocalWebservice``, ``AciWebservice`` from ``modelport.webservice``).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
@@ -117,6 +118,11 @@ class Webservice:
     @property
     def _client(self) -> Any:
         return self.workspace._client
+
+    @staticmethod
+    def deserialize(workspace: Workspace, webservice_payload: Mapping[str, Any]) -> Webservice:
+        """A Webservice from its serialized (camelCase) form, without asking the server."""
+        return Webservice._from_json(workspace, webservice_payload)
 
     # -- listing -----------------------------------------------------------------------------
 
@@ -235,6 +241,10 @@ class Webservice:
 
     def run(self, input_data: Any) -> Any:
         """POST ``input_data`` to the scoring URI; on 401 fetch a key or a token and retry once."""
+        if self.state == "Transitioning" and self._operation_id is not None:
+            # v1's local services wait for a deployment in progress before scoring.
+            with contextlib.suppress(WebserviceException):
+                self.wait_for_deployment()
         if not self.scoring_uri:
             self.update_deployment_state()
         if not self.scoring_uri:
