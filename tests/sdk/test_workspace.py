@@ -130,3 +130,20 @@ def test_workspace_views_of_experiments_and_services(server: ServerProcess) -> N
     assert list(ws.experiments) == ["first"]
     details = ws.get_details()
     assert details["name"] == ws.name and details["serverUrl"] == server.url
+
+
+def test_config_file_can_name_the_server_and_token(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MODELPORT_URL")
+    monkeypatch.delenv("MODELPORT_TOKEN")
+    monkeypatch.setenv("MODELPORT_HOME", str(tmp_path / "unused-home"))  # no local server here
+    config = {"workspace_name": "default", "server_url": server.url, "server_token": server.token}
+    (tmp_path / ".modelport").mkdir()
+    (tmp_path / ".modelport" / "config.json").write_text(json.dumps(config))
+    ws = Workspace.from_config(tmp_path)
+    assert ws.server_url == server.url
+    assert not (tmp_path / "unused-home").exists()
+    # write_config keeps the server (never the token) so the folder keeps pointing at it.
+    written = json.loads(Path(ws.write_config(tmp_path / "copy")).read_text())
+    assert written == {"workspace_name": "default", "server_url": server.url}
