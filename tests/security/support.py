@@ -96,3 +96,17 @@ def temp_files(artifacts: Path) -> list[str]:
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def leftover_guard(base: Path) -> Any:
+    """Generator body of a module fixture: replicas that a module's failed test left running
+    under ``base`` are killed after the module (the ones running before it are left alone)."""
+    from tests.e2e.deploy_support import replica_pids
+
+    before = set(replica_pids(base))
+    yield
+    import signal
+
+    for pid in set(replica_pids(base)) - before:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
