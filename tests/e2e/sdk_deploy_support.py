@@ -16,7 +16,7 @@ import sklearn
 
 from modelport import InferenceConfig, Model, Workspace
 from tests.conftest import ServerProcess, start_server
-from tests.e2e.deploy_support import DIGITS_SCORE, ENV_CACHE, digits_model
+from tests.e2e.deploy_support import DIGITS_SCORE, ENV_CACHE, digits_model, kill_leftovers
 
 # The environment of the main job (examples/digits/main.py): same packages, so the same build.
 DIGITS_PACKAGES = [f"scikit-learn=={sklearn.__version__}", f"joblib=={joblib.__version__}"]
@@ -56,6 +56,7 @@ def deploy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
     server = start_server(home)
     yield server
     server.stop()
+    kill_leftovers(home)  # only replicas a failed test left behind
 
 
 @pytest.fixture(scope="module")

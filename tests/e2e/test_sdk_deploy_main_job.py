@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.deploy_support import replica_pids, wait_until
+from tests.e2e.deploy_support import kill_leftovers, replica_pids, wait_until
 from tests.e2e.sdk_deploy_support import link_env_cache
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,4 +64,7 @@ def test_readme_main_job_deploys_digits_and_answers_right_twice(tmp_path: Path) 
     finally:
         _run([*modelport, "service", "delete", "-n", "digits-svc"], env)
         _run([*modelport, "server", "stop"], env)
-    wait_until(lambda: not replica_pids(home), 20, "no replica of the demo left")
+    try:
+        wait_until(lambda: not replica_pids(home), 20, "no replica of the demo left")
+    finally:
+        kill_leftovers(home)
