@@ -124,6 +124,12 @@ def test_latest_returns_only_highest_version_of_each_name(registry: ServerProces
         register(c, n, tags={"batch": tag})
     models = all_pages(c, f"{WS}/models", tags=f"batch={tag}", latest="true")
     assert [(m["name"], m["version"]) for m in models] == [(n1, 3), (n2, 2)]
+    one_by_one = all_pages(c, f"{WS}/models", tags=f"batch={tag}", latest="true", limit="1")
+    assert one_by_one == models
+    # latest among the matching versions: tag only version 1 of n2
+    c.patch(f"{WS}/models/{n2}/versions/1", json={"addTags": {"old": tag}})
+    old = all_pages(c, f"{WS}/models", tags=f"old={tag}", latest="true")
+    assert [(m["name"], m["version"]) for m in old] == [(n2, 1)]
 
 
 def test_paging_walks_every_model_once_in_order(registry: ServerProcess) -> None:

@@ -18,7 +18,9 @@ _bearer = HTTPBearer(
 )
 
 
-def context(request: Request) -> ServerContext:
+# The dependencies are ``async`` although they do no I/O: FastAPI runs sync dependencies in the
+# thread pool, and a hop per dependency per request is measurable on the hot paths.
+async def context(request: Request) -> ServerContext:
     ctx: ServerContext = request.app.state.ctx
     return ctx
 
@@ -26,7 +28,7 @@ def context(request: Request) -> ServerContext:
 Ctx = Annotated[ServerContext, Depends(context)]
 
 
-def require_token(
+async def require_token(
     ctx: Ctx,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
@@ -43,7 +45,7 @@ After = Annotated[
 ]
 
 
-def workspace_name(ws: str) -> str:
+async def workspace_name(ws: str) -> str:
     """A name that breaks the naming rule cannot exist: 404 before touching the database."""
     if not workspaces.NAME_RULE.fullmatch(ws):
         raise NotFound(f"workspace {ws!r} not found")

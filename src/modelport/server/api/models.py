@@ -12,6 +12,7 @@ from pydantic import Field
 from modelport.errors import NotFound, UserError
 from modelport.server.api.deps import After, Ctx, Limit, WorkspaceName
 from modelport.server.api.schemas import (
+    FastJSON,
     FileEntry,
     Input,
     Key,
@@ -84,27 +85,29 @@ class ModelOut(Input):
     resourceConfiguration: dict[str, Any] | None
 
 
-def model_out(m: models.ModelVersion) -> ModelOut:
-    return ModelOut(
-        id=m.model_id,
-        name=m.name,
-        version=m.version,
-        description=m.description,
-        tags=m.tags,
-        properties=m.properties,
-        framework=m.framework,
-        frameworkVersion=m.framework_version,
-        createdTime=iso(m.created_time) or "",
-        createdBy=m.created_by,
-        mimeType=m.mime_type,
-        unpack=m.unpack,
-        url=f"aml://asset/{m.model_id}",
-        experimentName=m.experiment_name,
-        runId=m.run_id,
-        modelRoot=m.model_root,
-        files=[FileOut(**f) for f in m.files],
-        resourceConfiguration=m.resource_configuration,
-    )
+def model_json(m: Any) -> dict[str, Any]:
+    """The Model document (the shape of ``ModelOut``) of a ModelVersion or a listed row."""
+    model_id = f"{m.name}:{m.version}"
+    return {
+        "id": model_id,
+        "name": m.name,
+        "version": m.version,
+        "description": m.description,
+        "tags": m.tags,
+        "properties": m.properties,
+        "framework": m.framework,
+        "frameworkVersion": m.framework_version,
+        "createdTime": iso(m.created_time),
+        "createdBy": m.created_by,
+        "mimeType": m.mime_type,
+        "unpack": m.unpack,
+        "url": f"aml://asset/{model_id}",
+        "experimentName": m.experiment_name,
+        "runId": m.run_id,
+        "modelRoot": m.model_root,
+        "files": m.files,
+        "resourceConfiguration": m.resource_configuration,
+    }
 
 
 def _version(version: str) -> int | None:
@@ -121,7 +124,7 @@ def _version(version: str) -> int | None:
 Version = Annotated[int | None, Depends(_version)]
 
 
-def _model_name(name: str) -> str:
+async def _model_name(name: str) -> str:
     if not models.NAME_RULE.fullmatch(name):
         raise NotFound(f"model {name!r} not found in this workspace")
     return name
@@ -184,7 +187,7 @@ def _from_run(
 
 
 @router.post("/workspaces/{ws}/models", status_code=201, response_model=ModelOut)
-def register_model(ws: WorkspaceName, body: ModelCreate, ctx: Ctx) -> ModelOut:
+def register_model(ws: WorkspaceName, body: ModelCreate, ctx: Ctx) -> FastJSON:
     models.check_name(body.name)
     models.check_framework(body.framework, body.frameworkVersion)
     if body.files is not None and body.runId is not None:
@@ -225,7 +228,7 @@ def register_model(ws: WorkspaceName, body: ModelCreate, ctx: Ctx) -> ModelOut:
                 ),
             ),
         )
-        return model_out(model)
+        return FastJSON(model_json(model), status_code=201)
 
 
 def _pairs(text: str | None, what: str) -> list[tuple[str, str | None]]:
@@ -256,7 +259,7 @@ def list_models(
     latest: bool = False,
     limit: Limit = 100,
     after: After = None,
-) -> Page[ModelOut]:
+) -> FastJSON:
     flt = models.ModelFilter(
         name=name,
         tags=_pairs(tags, "tags"),
@@ -271,26 +274,26 @@ def list_models(
         rows = models.page(session, wsrow.id, flt, key, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        value = [model_out(m) for m in rows]
+        value = [model_json(m) for m in rows]
     last = rows[-1] if rows else None
     cursor = paging.encode([last.name, last.version]) if more and last else None
-    return Page[ModelOut](value=value, next=cursor)
+    return FastJSON({"value": value, "next": cursor})
 
 
 ModelPath = "/workspaces/{ws}/models/{name}/versions/{version}"
 
 
 @router.get(ModelPath, response_model=ModelOut)
-def get_model(ws: WorkspaceName, name: ModelName, version: Version, ctx: Ctx) -> ModelOut:
+def get_model(ws: WorkspaceName, name: ModelName, version: Version, ctx: Ctx) -> FastJSON:
     with ctx.store.read() as session:
         wsrow = workspaces.get(session, ws)
-        return model_out(models.get(session, wsrow.id, name, version))
+        return FastJSON(model_json(models.get(session, wsrow.id, name, version)))
 
 
 @router.patch(ModelPath, response_model=ModelOut)
 def update_model(
     ws: WorkspaceName, name: ModelName, version: Version, body: ModelUpdate, ctx: Ctx
-) -> ModelOut:
+) -> FastJSON:
     changes = models.ModelChanges(
         tags=body.tags,
         description=body.description,
@@ -301,7 +304,7 @@ def update_model(
     )
     with ctx.store.write() as session:
         wsrow = workspaces.get(session, ws)
-        return model_out(models.update(session, wsrow.id, name, version, changes))
+        return FastJSON(model_json(models.update(session, wsrow.id, name, version, changes)))
 
 
 @router.delete(ModelPath, status_code=204, response_class=Response)

@@ -74,13 +74,13 @@ def _run_out(run: runs.Run, metrics: dict[str, Any] | None = None) -> RunOut:
     )
 
 
-def _experiment(experiment: str) -> str:
+async def _experiment(experiment: str) -> str:
     if not NAME_RULE.fullmatch(experiment):
         raise UserError(f"invalid experiment name {experiment!r}")
     return experiment
 
 
-def _run_id(run_id: str) -> str:
+async def _run_id(run_id: str) -> str:
     if len(run_id) > 300 or "\x00" in run_id or not run_id.isprintable():
         raise NotFound(f"run {run_id!r} not found in this workspace")
     return run_id

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
+import orjson
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 T = TypeVar("T")
@@ -57,3 +59,12 @@ class ResourceConfiguration(Input):
 MetricValue = (
     StrictBool | Int64 | Finite | Annotated[str, Field(max_length=10000), AfterValidator(_text)]
 )
+
+
+class FastJSON(JSONResponse):
+    """JSON rendered by orjson. Hot routes return one of these with plain dicts: FastAPI passes a
+    Response through untouched instead of validating and serializing the response model again
+    (the model still documents the route in OpenAPI)."""
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content)

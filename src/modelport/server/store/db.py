@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -21,6 +22,21 @@ from sqlalchemy.orm import Session
 from modelport.errors import UserError
 
 _SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _loads(value: Any) -> Any:
+    # SQLite's NUMERIC affinity hands scalar JSON numbers back as numbers.
+    if isinstance(value, int | float):
+        return value
+    return orjson.loads(value)
+
+
+# JSON columns are decoded on every listed row: orjson is several times faster than json.
+_JSON_CODEC: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": _loads}
 
 
 class Store:
@@ -34,7 +50,9 @@ class Store:
             self.read_engine = _sqlite_engine(url, begin="BEGIN")
             self._write_lock: contextlib.AbstractContextManager[Any] = threading.Lock()
         elif self.dialect == "postgresql":
-            engine = create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+            engine = create_engine(
+                url, pool_size=10, max_overflow=30, pool_pre_ping=True, **_JSON_CODEC
+            )
             self.write_engine = self.read_engine = engine
             self._write_lock = contextlib.nullcontext()
         else:
@@ -67,7 +85,9 @@ class Store:
 
 def _sqlite_engine(url: str, *, begin: str) -> Engine:
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}
+        url,
+        connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
+        **_JSON_CODEC,
     )
 
     @event.listens_for(engine, "connect")

@@ -16,12 +16,14 @@ from sqlalchemy import (
     Text,
     delete,
     exists,
+    func,
     insert,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import ColumnElement
 
 from modelport.errors import NotFound, PreconditionFailed, UserError
@@ -92,6 +94,10 @@ class ModelLabel(Base):
     kind: Mapped[str] = mapped_column(String(1), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+_models = ModelVersion.__table__
+_labels = ModelLabel.__table__
 
 
 @dataclass
@@ -209,6 +215,7 @@ def get(session: Session, workspace_id: int, name: str, version: int | None) -> 
 
 
 def _conditions(m: Any, workspace_id: int, f: ModelFilter) -> list[ColumnElement[bool]]:
+    # Core (table-level) expressions: building ORM aliases costs more than running the query.
     conds: list[ColumnElement[bool]] = [m.workspace_id == workspace_id]
     if f.name is not None:
         conds.append(m.name == f.name)
@@ -218,39 +225,59 @@ def _conditions(m: Any, workspace_id: int, f: ModelFilter) -> list[ColumnElement
         conds.append(m.run_id == f.run_id)
     for kind, items in ((TAG, f.tags), (PROPERTY, f.properties)):
         for key, value in items:
-            label = aliased(ModelLabel)
-            sub = select(label.model_id).where(
-                label.model_id == m.id, label.kind == kind, label.key == key
+            label = _labels.alias()
+            sub = select(label.c.model_id).where(
+                label.c.model_id == m.id, label.c.kind == kind, label.c.key == key
             )
             if value is not None:
-                sub = sub.where(label.value == value)
+                sub = sub.where(label.c.value == value)
             conds.append(exists(sub))
     return conds
 
 
 def page(
     session: Session, workspace_id: int, f: ModelFilter, after: list[Any] | None, limit: int
-) -> list[ModelVersion]:
-    """Up to ``limit`` models ordered by name, then version descending, after the key ``after``."""
-    m = ModelVersion
+) -> list[Row[Any]]:
+    """Up to ``limit`` models ordered by name, then version descending, after the key ``after``.
+
+    Rows (not ORM objects: listing is the hot path) with the model columns as attributes.
+    """
+    m = _models.c
     conds = _conditions(m, workspace_id, f)
     if f.latest:
-        newer = aliased(ModelVersion)
-        conds.append(
-            ~exists(
-                select(newer.id).where(
-                    newer.name == m.name,
-                    newer.version > m.version,
-                    *_conditions(newer, workspace_id, f),
-                )
-            )
+        # The highest matching version of each name: rank within each name, keep the first.
+        # Pages hold whole names, so the cursor only needs the name.
+        if after is not None:
+            conds.append(m.name > after[0])
+        # Groups stream in index order, so the LIMIT stops the scan after ``limit`` names; each
+        # group's row is then found through the unique index (a plain join makes SQLite scan
+        # every model of the workspace instead).
+        best = (
+            select(m.name.label("name"), func.max(m.version).label("version"))
+            .where(*conds)
+            .group_by(m.name)
+            .order_by(m.name)
+            .limit(limit)
+            .subquery()
         )
+        pick = _models.alias().c
+        ids = select(
+            select(pick.id)
+            .where(
+                pick.workspace_id == workspace_id,
+                pick.name == best.c.name,
+                pick.version == best.c.version,
+            )
+            .scalar_subquery()
+        ).select_from(best)
+        query = select(_models).where(m.id.in_(ids)).order_by(m.name)
+        return list(session.execute(query).all())
     if after is not None:
         name, version = after
         conds.append(m.name >= name)
         conds.append((m.name > name) | (m.version < version))
-    query = select(m).where(*conds).order_by(m.name, m.version.desc()).limit(limit)
-    return list(session.scalars(query))
+    query = select(_models).where(*conds).order_by(m.name, m.version.desc()).limit(limit)
+    return list(session.execute(query).all())
 
 
 def update(
