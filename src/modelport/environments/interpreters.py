@@ -82,6 +82,11 @@ def select(pin: str | None, log: Callable[[str], None]) -> Interpreter:
         want = tuple(int(p) for p in pin.split(".")[:2])
         if cur.version[: len(want)] == want:
             return cur
+        if len(want) == 2 and want < MIN_PYTHON and cur.version[:2] == MIN_PYTHON:
+            # The usual v1 pin (3.6, 3.7): nothing older than the current interpreter can run the
+            # serving runtime, so it is the closest; no need to look for others (that is slow).
+            _warn(pin, cur, None, log)
+            return cur
         same = [i for i in available() if i.version[: len(want)] == want]
         if same:
             return same[0]
@@ -116,12 +121,17 @@ def _closest(pin: str, older: bool, log: Callable[[str], None]) -> Interpreter:
     closest = sorted((i for i in usable if i.version[:2] == oldest), key=lambda i: i.version)
     cur = current()
     chosen = cur if cur in closest else closest[-1]
+    _warn(pin, chosen, shown, log)
+    return chosen
+
+
+def _warn(pin: str, chosen: Interpreter, shown: str | None, log: Callable[[str], None]) -> None:
+    needs = f"modelport needs Python {'.'.join(map(str, MIN_PYTHON))}+"
     log(
         f"WARNING: the environment pins python{_op(pin)}{pin}, which is not available here "
-        f"(modelport needs Python {'.'.join(map(str, MIN_PYTHON))}+; available: {shown}); "
+        f"({needs}{f'; available: {shown}' if shown else ''}); "
         f"using Python {chosen.version_str}, the closest available."
     )
-    return chosen
 
 
 def _op(pin: str) -> str:
