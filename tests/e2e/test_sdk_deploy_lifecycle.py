@@ -268,3 +268,21 @@ def test_token_auth_service_issues_tokens_through_sdk_and_cli(
     assert answer["tokenType"] == "Bearer" and answer["accessToken"].count(".") == 2
     assert dt.datetime.fromisoformat(answer["refreshBy"]) > dt.datetime.now(dt.UTC)
     service.delete()
+
+
+def test_wait_past_timeout_raises_and_the_deployment_goes_on(ws: Workspace, tmp_path: Path) -> None:
+    from modelport.sdk.webservice import OperationTimeout
+
+    slow = "import time\n\ndef init():\n    time.sleep(3)\n\ndef run(raw):\n    return 'slow'\n"
+    write_source(tmp_path / "src", slow)
+    config = InferenceConfig(
+        entry_script="score.py",
+        source_directory=str(tmp_path / "src"),
+        environment=minimal_environment(),
+    )
+    service = Model.deploy(ws, "slow-init", [], config)
+    with pytest.raises(OperationTimeout, match=r"timeout of 0\.5 s"):
+        service.wait_for_deployment(timeout_sec=0.5)
+    service.wait_for_deployment(timeout_sec=300)
+    assert service.state == "Healthy" and service.run("x") == "slow"
+    service.delete()

@@ -19,12 +19,15 @@ import httpx
 
 from modelport.errors import ModelportError, NotFound, UserError
 from modelport.sdk import _follow, _snapshot
+from modelport.sdk._follow import OperationTimeout
 from modelport.sdk._http import seg
 from modelport.sdk._service_errors import LOG_TAIL, WebserviceException, operation_failure
 
 if TYPE_CHECKING:
     from modelport.sdk.model import Model
     from modelport.sdk.workspace import Workspace
+
+__all__ = ["OperationTimeout", "Webservice", "WebserviceException"]
 
 FINAL_STATES = ("Healthy", "Failed")
 
