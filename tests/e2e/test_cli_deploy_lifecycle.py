@@ -185,3 +185,41 @@ def test_cli_no_wait_returns_transitioning_at_once(
     assert "the update of cli-nowait failed: InitFailed" in errors[0]
     assert "revision 1 keeps serving" in errors[0]
     cli(deploy_server, ["service", "delete", "-n", "cli-nowait"], project)
+
+
+def test_cli_deploy_on_a_terminal_shows_a_live_status_line(
+    deploy_server: ServerProcess, tmp_path: Path
+) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    project = _project(
+        tmp_path, "def init():\n    pass\n\ndef run(raw):\n    return 1\n", minimal_environment()
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
+    env |= deploy_server.env | {"COLUMNS": "120", "TERM": "xterm"}
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelport.cli.main", "model", "deploy", "-n", "cli-tty",
+         "--ic", "inferenceconfig.json"],
+        cwd=project, env=env, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower,
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=300) == 0
+    os.close(leader)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert "\x1b[" in screen  # drawn with terminal control sequences
+    assert "Deploying: Running" in screen and "cli-tty is Healthy" in screen
+    assert "scoringUri" in screen  # the essentials table on stdout
+    cli(deploy_server, ["service", "delete", "-n", "cli-tty"], project)
