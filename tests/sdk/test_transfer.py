@@ -34,3 +34,14 @@ def test_large_model_uploads_and_downloads_in_constant_memory(
     assert model.files[0]["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
     # A second registration of the same bytes uploads nothing new: the blob is already there.
     assert Model.register(ws, big, "big-model").files[0]["sha256"] == model.files[0]["sha256"]
+
+
+def test_downloaded_files_get_ordinary_permissions(ws: Workspace, tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "small.bin").write_bytes(b"small")
+    model = Model.register(ws, tmp_path / "small.bin", "perm-model")
+    path = Path(model.download(tmp_path / "out"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

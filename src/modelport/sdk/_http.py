@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -58,14 +59,22 @@ def seg(value: str | int) -> str:
     return quote(str(value), safe="")
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
+def sha256_file(path: Path, progress: TransferProgress | None = None) -> tuple[str, int]:
     """Hash a file in chunks: (hex digest, size)."""
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as fh:
-        while data := fh.read(CHUNK):
-            digest.update(data)
-            size += len(data)
+    if progress is not None:
+        progress.start(f"hash {path.name}", path.stat().st_size)
+    try:
+        with path.open("rb") as fh:
+            while data := fh.read(CHUNK):
+                digest.update(data)
+                size += len(data)
+                if progress is not None:
+                    progress.advance(len(data))
+    finally:
+        if progress is not None:
+            progress.stop()
     return digest.hexdigest(), size
 
 
@@ -255,7 +264,9 @@ class Client:
         self, workspace: str, path: Path, *, label: str | None = None
     ) -> dict[str, Any]:
         """Upload a file as a blob unless the server has it: ``{"sha256", "size"}``."""
-        sha256, size = sha256_file(path)
+        # Large files take a while to hash before the upload can start: show that too.
+        big = path.stat().st_size >= 64 * CHUNK
+        sha256, size = sha256_file(path, self.progress if big else None)
         if not self.blob_exists(workspace, sha256):
             with path.open("rb") as fh:
                 self._put_blob(workspace, sha256, size, fh, label or path.name)
@@ -298,8 +309,9 @@ class Client:
     def download_blob(self, workspace: str, sha256: str, dest: Path, *, size: int = 0) -> None:
         """Stream a blob to ``dest``: written to a temporary sibling, verified, then renamed."""
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        tmp = Path(tmp_name)
+        # Not mkstemp: its 0600 would stick to the model file; 0666 & ~umask is what a copy gets.
+        tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         http = self._connect()
         self.progress.start(f"download {dest.name}", size)
         try:
