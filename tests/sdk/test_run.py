@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from modelport import Experiment, Model, Run, Workspace
@@ -19,7 +20,15 @@ def test_run_logs_metrics_and_files_and_completes(ws: Workspace, tmp_path: Path)
     run.log("loss", 0.5)
     run.log("loss", 0.25)
     run.log_list("lr", [0.1, 0.01])
-    assert run.get_metrics() == {"accuracy": 0.91, "loss": [0.5, 0.25], "lr": [0.1, 0.01]}
+    run.log("epochs", np.int64(3))  # numpy scalars, as training scripts produce them
+    assert run.get_metrics() == {
+        "accuracy": 0.91,
+        "loss": [0.5, 0.25],
+        "lr": [0.1, 0.01],
+        "epochs": 3,
+    }
+    with pytest.raises(UserError, match="must be a number"):
+        run.log("weights", [1, 2])
     assert run.get_metrics("accuracy") == {"accuracy": 0.91}
 
     (tmp_path / "model.pkl").write_bytes(b"pickle")

@@ -136,6 +136,8 @@ class Run:
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
         """Log a metric value; logging the same name again appends to a list."""
+        if hasattr(value, "item") and callable(value.item):  # numpy scalars: np.int64(5) → 5
+            value = value.item()
         if not isinstance(value, bool | int | float | str):
             raise UserError(f"Metric {name!r} must be a number, a string or a bool, not {value!r}.")
         self._client.post(f"{self._base}/metrics", {"name": name, "value": value})
