@@ -21,6 +21,7 @@ from modelport.errors import ModelportError, NotFound, UserError
 from modelport.sdk import _follow, _snapshot
 from modelport.sdk._follow import OperationTimeout
 from modelport.sdk._http import seg
+from modelport.sdk._service_auth import ServiceAuth
 from modelport.sdk._service_errors import LOG_TAIL, WebserviceException, operation_failure
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ __all__ = ["OperationTimeout", "Webservice", "WebserviceException"]
 FINAL_STATES = ("Healthy", "Failed")
 
 
-class Webservice:
+class Webservice(ServiceAuth):
     """A web service in a workspace: ``Webservice(ws, "name")`` or ``Webservice.list(ws)``."""
 
     _compute_type: ClassVar[str | None] = None
@@ -277,11 +278,6 @@ class Webservice:
             state=self.state,
         )
 
-    def _credential(self) -> str:
-        if self.token_auth_enabled:
-            return self.get_token()[0]
-        return self.get_keys()[0]
-
     # -- changes -----------------------------------------------------------------------------
 
     def update(
@@ -374,33 +370,6 @@ class Webservice:
                 error=error,
             )
         self.state = "Deleted"
-
-    # -- auth --------------------------------------------------------------------------------
-
-    def get_keys(self) -> tuple[str, str]:
-        """``(primary_key, secondary_key)`` of a key-auth service."""
-        answer = self._client.post(f"{self._path}/listKeys")
-        return answer["primaryKey"], answer["secondaryKey"]
-
-    def regen_key(self, key: str, set_key: str | None = None) -> None:
-        """Regenerate (or set to ``set_key``) the 'Primary' or 'Secondary' key."""
-        kind = key.capitalize() if isinstance(key, str) else key
-        if kind not in ("Primary", "Secondary"):
-            raise UserError(f"key must be 'Primary' or 'Secondary', got {key!r}.")
-        body: dict[str, Any] = {"keyType": kind}
-        if set_key is not None:
-            body["keyValue"] = set_key
-        self._client.post(f"{self._path}/regenerateKeys", body)
-
-    def get_token(self) -> tuple[str, dt.datetime]:
-        """``(access_token, refresh_by)`` of a token-auth service; fetch a new one after refresh_by."""
-        answer = self._client.post(f"{self._path}/token")
-        refresh = dt.datetime.fromtimestamp(float(answer["refreshAfter"]), tz=dt.UTC)
-        return answer["accessToken"], refresh
-
-    def get_access_token(self) -> Any:
-        """The v1 ``AccessToken`` shape as a dict: ``accessToken``, ``refreshAfter``, ``tokenType``."""
-        return self._client.post(f"{self._path}/token")
 
     # -- views -------------------------------------------------------------------------------
 
