@@ -147,3 +147,15 @@ def test_config_file_can_name_the_server_and_token(
     # write_config keeps the server (never the token) so the folder keeps pointing at it.
     written = json.loads(Path(ws.write_config(tmp_path / "copy")).read_text())
     assert written == {"workspace_name": "default", "server_url": server.url}
+
+
+def test_v1_cloud_arguments_are_accepted(server: ServerProcess) -> None:
+    name = _name()
+    with pytest.warns(UserWarning, match="storage_account"):
+        ws = Workspace.create(
+            name, subscription_id="s", resource_group="rg", location="westeurope",
+            create_resource_group=True, storage_account="acct", exist_ok=True,
+        )  # fmt: skip
+    assert (
+        Workspace.get(name, subscription_id="s", resource_group="rg", location="westeurope") == ws
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,12 +65,15 @@ class Workspace:
         auth: Any = None,
         subscription_id: str | None = None,
         resource_group: str | None = None,
+        location: str | None = None,
+        cloud: str = "AzureCloud",
+        id: str | None = None,
         *,
         server_url: str | None = None,
         token: str | None = None,
         progress: TransferProgress | None = None,
     ) -> Workspace:
-        """The existing workspace ``name`` (NotFound otherwise)."""
+        """The existing workspace ``name`` (NotFound otherwise); v1's cloud arguments are ignored."""
         return Workspace(
             name,
             resource_group,
@@ -98,8 +102,20 @@ class Workspace:
         token: str | None = None,
         progress: TransferProgress | None = None,
         _client: Client | None = None,
+        **cloud_options: Any,
     ) -> Workspace:
-        """Create workspace ``name``; with ``exist_ok=True`` an existing one is returned instead."""
+        """Create workspace ``name``; with ``exist_ok=True`` an existing one is returned instead.
+
+        v1's Azure-only arguments (``storage_account``, ``key_vault``, ...) are accepted with a
+        warning naming them, so a v1 script runs unchanged.
+        """
+        ignored = sorted(k for k, v in cloud_options.items() if v is not None)
+        if ignored:
+            warnings.warn(
+                f"Workspace.create ignores Azure-only arguments: {', '.join(ignored)}.",
+                UserWarning,
+                stacklevel=2,
+            )
         client = _client or Client.resolve(server_url, token, progress=progress)
         body: dict[str, Any] = {"name": name}
         if description is not None:
