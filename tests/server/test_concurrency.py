@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
@@ -46,7 +47,7 @@ def test_threads_registering_one_name_get_distinct_consecutive_versions(
 
 
 def test_two_processes_on_one_postgres_lose_and_duplicate_nothing(
-    server_factory: ServerFactory, pg_url: str, tmp_path: object
+    server_factory: ServerFactory, pg_url: str
 ) -> None:
     a = server_factory(database_url=pg_url)
     b = server_factory(database_url=pg_url, artifacts=a.home / "artifacts")
@@ -69,3 +70,17 @@ def test_servers_starting_together_on_a_fresh_postgres_migrate_once(
     for s in servers:
         names = [w["name"] for w in s.client().get("/workspaces").json()["value"]]
         assert names == ["default"]
+
+
+def test_servers_starting_together_on_one_sqlite_file_migrate_once(
+    server_factory: ServerFactory, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    with ThreadPoolExecutor(3) as pool:
+        servers = list(pool.map(lambda _: server_factory(database_url=url), range(3)))
+    entry = upload(servers[0].client(), b"x")
+    versions = [
+        s.client().post(f"{WS}/models", json={"name": "shared", "files": [entry]}).json()["version"]
+        for s in servers
+    ]
+    assert versions == [1, 2, 3]

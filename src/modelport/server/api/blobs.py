@@ -8,8 +8,9 @@ from anyio import to_thread
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 
-from modelport.errors import NotFound
+from modelport.errors import NotFound, UserError
 from modelport.server.api.deps import Ctx, WorkspaceName
 from modelport.server.store import workspaces
 
@@ -53,7 +54,10 @@ def head_blob(ws: WorkspaceName, sha256: Sha256Path, ctx: Ctx) -> Response:
 )
 async def put_blob(ws: WorkspaceName, sha256: Sha256Path, request: Request, ctx: Ctx) -> Response:
     await to_thread.run_sync(_check_workspace, ctx, ws)
-    size, created = await ctx.artifacts.put(sha256, request.stream())
+    try:
+        size, created = await ctx.artifacts.put(sha256, request.stream())
+    except ClientDisconnect as exc:  # nothing was stored; nobody is left to read the answer
+        raise UserError(f"upload of blob {sha256} interrupted; nothing stored") from exc
     return JSONResponse({"sha256": sha256, "size": size}, status_code=201 if created else 200)
 
 
