@@ -286,3 +286,11 @@ def test_wait_past_timeout_raises_and_the_deployment_goes_on(ws: Workspace, tmp_
     service.wait_for_deployment(timeout_sec=300)
     assert service.state == "Healthy" and service.run("x") == "slow"
     service.delete()
+
+
+def test_no_code_deployment_of_one_scikit_learn_model(ws: Workspace, digits: Model) -> None:
+    service = Model.deploy(ws, "digits-nocode", [digits])  # no InferenceConfig, local defaults
+    service.wait_for_deployment(timeout_sec=300)
+    rows = digits_rows(2)
+    assert service.run({"data": rows}) == _expected(rows)
+    service.delete()
