@@ -294,3 +294,18 @@ def test_no_code_deployment_of_one_scikit_learn_model(ws: Workspace, digits: Mod
     rows = digits_rows(2)
     assert service.run({"data": rows}) == _expected(rows)
     service.delete()
+
+
+def test_aci_configuration_gives_an_aci_webservice(ws: Workspace, tmp_path: Path) -> None:
+    from modelport.webservice import AciWebservice
+
+    config = AciWebservice.deploy_configuration(cpu_cores=0.5, memory_gb=1, tags={"kind": "aci"})
+    service = Model.deploy(ws, "aci-echo", [], echo_config(tmp_path / "src", "1"), config)
+    service.wait_for_deployment(timeout_sec=300)
+    again = Webservice(ws, "aci-echo")
+    assert isinstance(service, AciWebservice) and isinstance(again, AciWebservice)
+    assert again.compute_type == "ACI" and again.tags == {"kind": "aci"}
+    assert again.deployment_config["containerResourceRequirements"] == {"cpu": 0.5, "memoryInGB": 1}
+    assert [s.name for s in Webservice.list(ws, compute_type="aci")] == ["aci-echo"]
+    assert service.run({"data": 1})["version"] == "1"
+    service.delete()
