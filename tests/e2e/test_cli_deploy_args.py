@@ -135,3 +135,37 @@ def test_help_teaches_with_an_example(command: list[str]) -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "Example: " in text and "modelport " + command[0] in text
+
+
+def test_entry_script_flag_overrides_the_file_and_is_checked(project: Path, tmp_path: Path) -> None:
+    proc = cli(
+        [
+            "model",
+            "deploy",
+            "-n",
+            "svc-a",
+            "--ic",
+            "inferenceconfig.json",
+            "--entry-script",
+            "nope.py",
+        ],
+        project,
+        tmp_path / "h",
+    )
+    line = one_error_line(proc)
+    assert "--entry-script 'nope.py' does not exist" in line
+
+
+def test_inference_spec_lays_flags_over_the_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelport.cli.deploy import inference_spec
+
+    (project / "other").mkdir()
+    (project / "other" / "main.py").write_text(SCORE)
+    monkeypatch.chdir(project)
+    spec = inference_spec(project / "inferenceconfig.json", "main.py", Path("other"))
+    assert spec.entry_script_path == (project / "other" / "main.py").resolve()
+    spec = inference_spec(None, "src/score.py", None)
+    assert spec.entry_script_in_source == "score.py" and spec.source_root is None
+    assert inference_spec(project / "inferenceconfig.json", None, None).entry_script == "score.py"

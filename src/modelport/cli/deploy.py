@@ -113,6 +113,24 @@ PropertyOption = Annotated[
         show_default=False,
     ),
 ]
+EntryScriptOption = Annotated[
+    str | None,
+    typer.Option(
+        "--entry-script",
+        "--es",
+        help="Entry script (overrides the inference config's entryScript).",
+        show_default=False,
+    ),
+]
+SourceDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--source-directory",
+        "--sd",
+        help="Source folder uploaded with the entry script (overrides sourceDirectory).",
+        show_default=False,
+    ),
+]
 DescriptionOption = Annotated[
     str | None, typer.Option("--description", "-d", help="Free text.", show_default=False)
 ]
@@ -142,6 +160,35 @@ def config_warnings() -> Iterator[None]:
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     for item in caught:
         console.print(Text("Warning: ", style="yellow") + Text(str(item.message)))
+
+
+def inference_spec(
+    file: Path | None, entry_script: str | None, source_directory: Path | None
+) -> Any:
+    """The inference config of ``--ic`` with ``--entry-script``/``--source-directory`` laid over
+    it (relative paths from the flags start at the working directory)."""
+    from modelport.specs import build_inference_spec
+    from modelport.specs.inference import KEYS
+
+    spec = load_inference_config(file) if file else None
+    if entry_script is None and source_directory is None:
+        return spec
+    params: dict[str, Any] = {}
+    bases: list[Any] = [Path.cwd()]
+    if spec is not None:
+        params = {p: getattr(spec, p) for p in KEYS.values() if getattr(spec, p) is not None}
+        if source_directory is None and spec.source_root is not None:
+            params["source_directory"] = str(spec.source_root)
+        elif source_directory is None:
+            bases.insert(0, spec.base_dir)
+    if source_directory is not None:
+        params["source_directory"] = str(source_directory.resolve())
+    if entry_script is not None:
+        params["entry_script"] = entry_script
+    if not params.get("entry_script"):
+        raise UserError("--source-directory needs an entry script: --entry-script or --ic.")
+    label = {"entry_script": "--entry-script", "source_directory": "--source-directory"}
+    return build_inference_spec(params, bases, label=lambda p: label.get(p, p))
 
 
 def environment_ref(name: str | None, version: str | None) -> dict[str, Any] | None:
@@ -288,6 +335,8 @@ def deploy(
     metadata_files: MetadataOption = None,
     inference_config: InferenceOption = None,
     deploy_config: DeployConfigOption = None,
+    entry_script: EntryScriptOption = None,
+    source_directory: SourceDirOption = None,
     environment_name: EnvNameOption = None,
     environment_version: EnvVersionOption = None,
     overwrite: Annotated[
@@ -309,9 +358,9 @@ def deploy(
     validate_service_name(name)
     refs, ws_name = model_list(models, metadata_files)
     with config_warnings():
-        spec = load_inference_config(inference_config) if inference_config else None
+        spec = inference_spec(inference_config, entry_script, source_directory)
         config = load_deployment_config(deploy_config) if deploy_config else None
-    ws = opts.workspace(fallback=ws_name)
+    ws = opts.workspace(ws_name)
     service = sdk_deploy(
         ws,
         name,

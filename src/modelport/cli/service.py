@@ -18,6 +18,7 @@ from modelport.cli._output import render, render_items
 from modelport.cli.deploy import (
     DeployConfigOption,
     DescriptionOption,
+    EntryScriptOption,
     EnvNameOption,
     EnvVersionOption,
     InferenceOption,
@@ -25,16 +26,18 @@ from modelport.cli.deploy import (
     ModelsOption,
     NoWaitOption,
     PropertyOption,
+    SourceDirOption,
     TagOption,
     config_warnings,
     environment_ref,
     finish,
     follow_operation,
+    inference_spec,
     model_list,
 )
 from modelport.errors import UserError
 from modelport.sdk.webservice import Webservice
-from modelport.specs import load_deployment_config, load_inference_config
+from modelport.specs import load_deployment_config
 
 app = typer.Typer(
     help="List, inspect, test, update and delete deployed web services.\n\n"
@@ -139,6 +142,8 @@ def update(
     metadata_files: MetadataOption = None,
     inference_config: InferenceOption = None,
     deploy_config: DeployConfigOption = None,
+    entry_script: EntryScriptOption = None,
+    source_directory: SourceDirOption = None,
     environment_name: EnvNameOption = None,
     environment_version: EnvVersionOption = None,
     description: DescriptionOption = None,
@@ -152,7 +157,7 @@ def update(
     """
     refs, _ = model_list(models, metadata_files)
     with config_warnings():
-        spec = load_inference_config(inference_config) if inference_config else None
+        spec = inference_spec(inference_config, entry_script, source_directory)
         config = load_deployment_config(deploy_config) if deploy_config else None
     service = _service(opts, name)
     service.update(
