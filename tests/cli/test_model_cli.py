@@ -65,6 +65,17 @@ def test_register_show_and_metadata_file_chaining(project: Project, model_file: 
     meta = json.loads((project.folder / "meta" / "chain.json").read_text())
     assert meta["modelId"] == "chain:2" and meta["workspaceName"] == project.workspace
 
+    # The metadata file names its workspace: it wins over another folder's config file.
+    elsewhere = project.folder / "elsewhere"
+    elsewhere.mkdir()
+    project.ok("folder", "attach", "-w", "default", "--path", str(elsewhere))
+    meta_path = str(project.folder / "meta" / "chain.json")
+    assert (
+        project.ok(
+            "model", "show", "-f", meta_path, "-o", "tsv", "--query", "id", cwd=elsewhere
+        ).strip()
+        == "chain:2"
+    )
     shown = json.loads(project.ok("model", "show", "-f", "meta/chain.json", "-o", "json"))
     assert (shown["id"], shown["description"], shown["framework"]) == (
         "chain:2",

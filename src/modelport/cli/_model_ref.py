@@ -63,12 +63,12 @@ def resolve_model(
         )
     if version is not None and not name:
         raise UserError("-v/--version goes with -n/--model-name.")
-    fallback = None
+    preferred = None
     from modelport.sdk.model import Model
 
     if metadata_file is not None:
-        model_id, fallback = read_metadata_file(metadata_file)
-    ws = opts.workspace(fallback=fallback)
+        model_id, preferred = read_metadata_file(metadata_file)
+    ws = opts.workspace(fallback=preferred)
     if model_id:
         if ":" not in model_id:
             raise UserError(f"A model id is NAME:VERSION, got {model_id!r}.")

@@ -52,18 +52,21 @@ class CommonOptions:
     output: OutputFormat = OutputFormat.table
     query: str | None = None
     _client: Client | None = field(default=None, repr=False)
+    _found: _config.WorkspaceConfig | None = field(default=None, repr=False)
 
     def config(self, *, required: bool = False) -> _config.WorkspaceConfig | None:
         """The config file found from ``--path`` (or the cwd), or None if there is none.
 
         ``required``: a missing file is an error when ``--path`` names the folder to use.
         """
-        try:
-            return _config.find_config(self.path)
-        except _config.ConfigNotFound:
-            if required and self.path is not None:
-                raise
-            return None
+        if self._found is None:
+            try:
+                self._found = _config.find_config(self.path)
+            except _config.ConfigNotFound:
+                if required and self.path is not None:
+                    raise
+                return None
+        return self._found
 
     def client(self) -> Client:
         """The HTTP client: MODELPORT_URL, else the config file's server, else the local server."""
@@ -77,11 +80,11 @@ class CommonOptions:
         return self._client
 
     def workspace(self, fallback: str | None = None) -> Workspace:
-        """``-w`` if given, else the config file's workspace, else ``fallback`` or ``default``."""
-        name = self.workspace_name
+        """``-w``, else ``fallback`` (a metadata file's), else the config file's, else ``default``."""
+        name = self.workspace_name or fallback
         if not name:
             config = self.config(required=True)
-            name = config.workspace_name if config else (fallback or DEFAULT_WORKSPACE)
+            name = config.workspace_name if config else DEFAULT_WORKSPACE
         return Workspace(name, _client=self.client())
 
 
