@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from modelport.server.deploy import rollout
+from modelport.server.deploy import rollout, supervise
 from modelport.server.deploy.context import DeployContext
 from modelport.server.store.base import utcnow
 from modelport.server.store.services import RUNNING, Operation, Service
@@ -94,7 +94,7 @@ class Reconciler:
                 self._spawn(service_id, op_id)
             else:
                 try:
-                    rollout.supervise(self.dctx, service_id)
+                    supervise.supervise(self.dctx, service_id)
                 except Exception:
                     _log.exception("supervising service %s failed", service_id)
 

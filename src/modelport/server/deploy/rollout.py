@@ -44,8 +44,6 @@ from modelport.server.store.services import (
 )
 
 POLL_S = 0.2
-# A serving revision whose replicas crashed this many times since it was Healthy is Failed.
-CRASH_LOOP = 3
 
 
 class StepFailed(Exception):
@@ -101,7 +99,7 @@ def _rollout(dctx: DeployContext, ids: Ids, alive: Callable[[], bool]) -> None:
         return
     log(f"{op.kind} operation {op.id}: revision {number} of service {name}")
     try:
-        plan = _prepare(dctx, ids, service, rev, models, log)
+        plan = prepare(dctx, ids, service, rev, models, log)
         _start_and_wait(dctx, ids, plan, log, alive)
     except StepFailed as failure:
         log(f"{failure.code}: {failure.message}")
@@ -123,7 +121,7 @@ def _set(dctx: DeployContext, ids: Ids, step: str, **service_columns: Any) -> No
                     setattr(service, key, value)
 
 
-def _prepare(
+def prepare(
     dctx: DeployContext,
     ids: Ids,
     service: Service,
@@ -155,10 +153,13 @@ def _prepare(
     _set(dctx, ids, "environment")
     spec = from_azure_json(rev.environment or {"name": "AzureML-Minimal"})
     log(f"Environment {spec.name}: resolving and building (or reusing) it.")
+    registered = _registered_lock(dctx, ws, spec.name, spec.version)
     try:
-        built = ensure_built(spec, dctx.env_cache, log, lock=rev.environment_lock)
+        built = ensure_built(spec, dctx.env_cache, log, lock=rev.environment_lock or registered)
     except ModelportError as exc:
         raise StepFailed("EnvironmentBuildFailed", str(exc), _tail(dctx, ws, name)) from None
+    if registered is None:
+        _record_lock(dctx, ws, spec.name, spec.version, built.lock)
     with dctx.server.store.write() as s:
         row = s.get(Revision, rev.id)
         if row is not None:
@@ -380,74 +381,26 @@ def _delete(dctx: DeployContext, ids: Ids) -> None:
             op.state, op.end_time, op.step = SUCCEEDED, utcnow(), None
 
 
-# -- supervision of running services ------------------------------------------------------------
+def _registered_lock(dctx: DeployContext, ws: str, name: str, version: str | None) -> str | None:
+    """The lock stored with a registered environment version (reproduces its earlier build)."""
+    try:
+        from modelport.environments.curated import is_curated
+        from modelport.server.store import environments as env_store
+
+        if is_curated(name) or version is None:
+            return None
+        spec_lock = env_store.spec_for(dctx.server, name, version, workspace=ws)[1]
+        return spec_lock
+    except (ImportError, ModelportError):
+        return None  # an inline environment JSON that was never registered
 
 
-def supervise(dctx: DeployContext, service_id: int) -> None:
-    """Healthy ⇄ Unhealthy from what the driver sees; Failed when it gave up (crash loop)."""
-    with dctx.server.store.read() as s:
-        service = s.get(Service, service_id)
-        if service is None or service.current_revision is None:
-            return
-        # Failed with a serving revision = crash loop: it may still recover under the driver
-        if service.state not in (HEALTHY, UNHEALTHY, FAILED):
-            return
-        ws, name, number, state = (
-            service.workspace, service.name, service.current_revision, service.state,
-        )  # fmt: skip
-    obs = dctx.driver.observe(ws, name, number)
-    if obs.unknown:
-        # The driver has no replicas for the serving revision (e.g. after a reboot): start it again.
-        dctx.log_writer(ws, name)(f"Revision {number} is not running; starting it again.")
-        with dctx.server.store.read() as s:
-            service = s.get(Service, service_id)
-            rev = records.revision(s, service, number) if service else None
-        if service is not None and rev is not None:
-            try:
-                models = _models_for(dctx, service, rev)
-                plan = _prepare(dctx, _NoOp(service_id), service, rev, models, lambda _l: None)
-                dctx.driver.apply(plan)
-            except (StepFailed, ModelportError) as exc:
-                dctx.log_writer(ws, name)(f"Restart failed: {exc}")
-        new_state, error = UNHEALTHY, None
-    elif state == FAILED and not obs.ready:
-        return
-    elif obs.failure is not None and _crashes_since_healthy(dctx, service_id, obs) >= CRASH_LOOP:
-        # the driver keeps restarting with backoff; after repeated crashes the service is Failed
-        new_state = FAILED
-        message = obs.message or obs.failure
-        if obs.failure != "CrashLoop":
-            message = (
-                f"the service crashed {_crashes_since_healthy(dctx, service_id, obs)} times since "
-                f"it was Healthy; last: {obs.failure}: {message}"
-            )
-        error = {"code": "CrashLoop", "message": message, "details": obs.log_lines[-50:]}
-    else:
-        new_state, error = (HEALTHY if obs.ready else UNHEALTHY), None
-    if new_state == HEALTHY:
-        dctx.restarts_when_healthy[service_id] = obs.restarts
-    if new_state == state:
-        return
-    dctx.log_writer(ws, name)(
-        f"Service state {state} -> {new_state}" + (f": {obs.message}" if obs.message else "")
-    )
-    with dctx.server.store.write() as s:
-        service = s.get(Service, service_id)
-        if service is not None and service.state == state:
-            running = records.running_operation(s, service)
-            if running is None:
-                service.state, service.error, service.state_since = new_state, error, utcnow()
+def _record_lock(dctx: DeployContext, ws: str, name: str, version: str | None, lock: str) -> None:
+    try:
+        from modelport.environments.curated import is_curated
+        from modelport.server.store import environments as env_store
 
-
-def _crashes_since_healthy(dctx: DeployContext, service_id: int, obs: Observation) -> int:
-    return obs.restarts - dctx.restarts_when_healthy.setdefault(service_id, obs.restarts)
-
-
-def _models_for(dctx: DeployContext, service: Service, rev: Revision) -> list[ModelInfo]:
-    with dctx.server.store.read() as s:
-        return resolve(s, service.workspace, list(rev.models))
-
-
-class _NoOp(Ids):
-    def __init__(self, service_id: int) -> None:
-        super().__init__(service_id, "")
+        if not is_curated(name) and version is not None:
+            env_store.record_lock(dctx.server, name, version, lock, workspace=ws)
+    except (ImportError, ModelportError):
+        pass
