@@ -27,6 +27,7 @@ from modelport.targets.local.rundir import START_MARK, read_json, write_json
 
 # only these reach a replica from the workspace server's own environment: never its secrets
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
+LOG_ROTATE_BYTES = 64 * 2**20  # checked at each (re)start of a replica
 RUN_DIR_ENV = "MODELPORT_RUN_DIR"  # marks every replica of a run dir (found again by /proc scans)
 
 
@@ -131,6 +132,9 @@ class Replica:
         self.plan = limits.plan(
             self.spec.cpu_cores, self.spec.memory_gb, self.index, group, self.cgroup_root
         )
+        with contextlib.suppress(OSError):  # keep one previous log when it grew large
+            if self.log_path.stat().st_size > LOG_ROTATE_BYTES:
+                os.replace(self.log_path, self.log_path.with_suffix(".log.1"))
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with open(self.log_path, "ab") as log:
             log.write(
