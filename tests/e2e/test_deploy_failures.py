@@ -144,4 +144,10 @@ def test_reload_restarts_with_new_source_files(server: ServerProcess) -> None:
         "revision": "after"
     }
     assert after["environment"]["key"] == service["environment"]["key"]
+    kinds = [o["kind"] for o in client.get(f"{WS}/services/reloader/operations").json()["value"]]
+    assert kinds == ["Reload", "Deploy"]
+    empty = client.patch(f"{WS}/services/reloader", json={})
+    assert (
+        empty.status_code == 400 and empty.json()["message"] == "No parameters provided to update."
+    )
     delete_and_wait(client, "reloader")
