@@ -83,11 +83,15 @@ def start(
     home.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "modelport.server", "--home", str(home), "--host", host]
     args += ["--port", str(port)]
+    env = dict(os.environ)
     if database_url:
-        args += ["--database-url", database_url]
+        # Through the environment (readable by this user only), not argv: `ps` shows argv to
+        # every local user, and the URL may hold the database password.
+        env["MODELPORT_DATABASE_URL"] = database_url
     with open(home / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(
             args,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
