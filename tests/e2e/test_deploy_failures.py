@@ -112,6 +112,7 @@ def test_any_write_during_a_running_operation_is_409(server: ServerProcess) -> N
         lambda: client.post(f"{WS}/services/busy/reload", json={}),
         lambda: client.delete(f"{WS}/services/busy"),
         lambda: deploy(client, "busy", script=tagged_script("again"), overwrite=True),
+        lambda: client.post(f"{WS}/services/busy/regenerateKeys", json={"keyType": "Primary"}),
     ):
         answer = attempt()
         assert answer.status_code == 409, answer.text

@@ -190,6 +190,7 @@ def regenerate_keys(ws: WorkspaceName, name: str, body: JsonBody, ctx: Ctx) -> d
     body = requests.check_keys(body, ("keyType", "keyValue"), "regenerateKeys")
     with ctx.store.write() as session:
         service = records.get(session, ws, name, lock=True)
+        records.check_idle(session, service)
         records.regenerate(service, dctx.box, body.get("keyType"), body.get("keyValue"))
         settings = records.auth_settings(service, dctx.box)
     # The row is the truth; the auth file follows it at once so running replicas switch keys

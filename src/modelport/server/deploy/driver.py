@@ -32,7 +32,6 @@ class ReplicaPlan:
     port: int
     env: dict[str, str]
     config: dict[str, Any]  # the revision's deployment config JSON (v1 camelCase)
-    log_dir: str = ""
     auth_file: str | None = None
 
     @property

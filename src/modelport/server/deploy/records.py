@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from modelport.errors import Conflict, NotFound, UserError
 from modelport.server.deploy import auth
 from modelport.server.deploy.crypto import SecretBox
-from modelport.server.deploy.models import ModelInfo
 from modelport.server.deploy.requests import RevisionPlan, auth_mode, stored_config
 from modelport.server.store.base import utcnow
 from modelport.server.store.services import (
@@ -250,10 +249,6 @@ def delete(session: Session, service: Service) -> Operation:
     return op
 
 
-def models_of(service: Service, rev: Revision | None) -> list[str]:
-    return list(rev.models) if rev is not None else []
-
-
 def keys(service: Service, box: SecretBox) -> dict[str, Any]:
     if service.auth_mode != "key":
         raise UserError(f"Service {service.name} does not use key auth (authEnabled is false).")
@@ -302,10 +297,6 @@ def model_users(session: Session, workspace: str, name: str, version: int) -> li
         )
     )
     return sorted({r.name for r in rows if r.number in (r.desired_revision, r.current_revision)})
-
-
-def plan_models(plan: RevisionPlan | None) -> list[ModelInfo]:
-    return [] if plan is None else plan.models
 
 
 def sync_usages(session: Session, service: Service) -> None:

@@ -192,7 +192,6 @@ def prepare(
         port=int(port or 0),
         env=env_vars,
         config=dict(rev.deployment_config or {}),
-        log_dir=str(rev_dir / "logs"),
         auth_file=None if auth_file is None else str(auth_file),
     )
 
