@@ -56,6 +56,7 @@ def test_digits_model_with_entry_script_becomes_healthy_and_scores(server: Serve
     # the model is in use: deleting it is refused with the registry's message
     r = client.delete(f"{WS}/models/digits/versions/1")
     assert r.status_code == 412 and "digits-svc" in r.json()["message"]
+    assert r.json()["message"].startswith("The model cannot be deleted because it is currently")
     port = service["port"]
     delete_and_wait(client, "digits-svc")
     wait_until(lambda: not replica_pids(server.home), 30, "replicas to exit")

@@ -139,5 +139,21 @@ def _register_guards() -> None:
             return f"workspace {ws.name!r} still holds {count} service(s); delete them first"
         return None
 
+    @guards.delete_guard("model")
+    def _model_used_by_services(session: Session, model: Any) -> str | None:
+        from modelport.server.deploy.records import model_users
+        from modelport.server.store.workspaces import Workspace
+
+        ws = session.get(Workspace, model.workspace_id)
+        users = model_users(session, ws.name, model.name, model.version) if ws else []
+        if users:
+            # the original's words (Model.delete → HTTP 412), plus which services use it
+            shown = ", ".join(repr(u) for u in users[:5])
+            return (
+                "The model cannot be deleted because it is currently being used in one or more "
+                f"images or services: service {shown}. Delete or update them first."
+            )
+        return None
+
 
 _register_guards()
