@@ -80,17 +80,6 @@ class RunThreads:
             self.queue.put(None)
 
 
-async def _call_async(
-    rid: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[Any, float]:
-    REQUEST_ID.set(rid)  # the task runs in its own context copy
-    t0 = time.perf_counter()
-    result = fn(*args, **kwargs)
-    if inspect.isawaitable(result):
-        result = await result
-    return result, time.perf_counter() - t0
-
-
 def _expire(waiter: asyncio.Future[Any], timeout_ms: int) -> None:
     if not waiter.done():
         waiter.set_exception(ScoringTimeout(timeout_ms))
@@ -119,44 +108,54 @@ class Runner:
         self, rid: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[Any, float]:
         """(result, seconds in run()); the caller holds a slot, which this gives back."""
+        if self.is_async:
+            return await self._invoke_async(rid, args, kwargs)
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[tuple[Any, float]] = loop.create_future()
-        task: asyncio.Task[tuple[Any, float]] | None = None
-        if self.is_async:
-            task = loop.create_task(_call_async(rid, self.fn, args, kwargs))
-            task.add_done_callback(lambda t: self._task_done(t, waiter))
-        else:
-            if self.threads is None:
-                self.threads = RunThreads(self.n_threads, loop)
+        if self.threads is None:
+            self.threads = RunThreads(self.n_threads, loop)
 
-            def done(ok: bool, result: Any, seconds: float) -> None:
-                self._finish(ok, result, seconds, waiter)
+        def done(ok: bool, result: Any, seconds: float) -> None:
+            self._finish(ok, result, seconds, waiter)
 
-            self.threads.submit(rid, self.fn, args, kwargs, done)
+        self.threads.submit(rid, self.fn, args, kwargs, done)
         timer = loop.call_later(self.timeout, _expire, waiter, self.timeout_ms)
         try:
             return await waiter
-        except ScoringTimeout:
-            if task is not None:
-                task.cancel()
-            raise
         finally:
             timer.cancel()
 
-    def _task_done(
-        self, task: asyncio.Task[tuple[Any, float]], waiter: asyncio.Future[tuple[Any, float]]
-    ) -> None:
-        if task.cancelled():
+    async def _invoke_async(
+        self, rid: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Any, float]:
+        """Awaited in the request's own task (no extra task); the timeout cancels it, freeing the slot."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        expired: list[bool] = []
+
+        def expire() -> None:
+            expired.append(True)
+            task.cancel()
+
+        timer = loop.call_later(self.timeout, expire)
+        token = REQUEST_ID.set(rid)
+        t0 = time.perf_counter()
+        try:
+            result = self.fn(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+        except asyncio.CancelledError:
+            if expired and task.uncancel() == 0:
+                raise ScoringTimeout(self.timeout_ms) from None
+            raise
+        finally:
+            timer.cancel()
             self.release()
-            if not waiter.done():
-                waiter.cancel()
-            return
-        exc = task.exception()
-        if exc is None:
-            result, seconds = task.result()
-            self._finish(True, result, seconds, waiter)
-        else:
-            self._finish(False, exc, 0.0, waiter)
+            REQUEST_ID.reset(token)
+        seconds = time.perf_counter() - t0
+        self.on_run_time(seconds)
+        return result, seconds
 
     def _finish(
         self, ok: bool, result: Any, seconds: float, waiter: asyncio.Future[tuple[Any, float]]
