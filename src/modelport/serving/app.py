@@ -259,7 +259,11 @@ class App:
         except request_ids.TooLong as exc:
             return await self._fail(send, 431, [*out, CLOSE], str(exc)), "", 0.0
         out += id_headers
-        if self.auth is not None:
+        # a CORS pre-flight carries no credentials; it only reaches run() in @rawhttp mode
+        preflight = scope["method"] == "OPTIONS" and (
+            self.state.script is None or self.state.script.mode != "rawhttp"
+        )
+        if self.auth is not None and not preflight:
             denied = self.auth.check(auth_h)
             if denied:
                 return (
