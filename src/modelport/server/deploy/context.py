@@ -62,25 +62,36 @@ class DeployContext:
     reconciler: Reconciler | None = None
     # replica restarts seen when each service was last Healthy (crash-loop detection)
     restarts_when_healthy: dict[int, int] = field(default_factory=dict)
+    # services whose auth files this process has rewritten from the row since it started
+    auth_synced: set[int] = field(default_factory=set)
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- paths ---------------------------------------------------------------------------------
     def service_dir(self, workspace: str, name: str) -> Path:
         return self.services_root / workspace / name
 
-    def auth_file(self, workspace: str, name: str) -> Path:
-        return self.service_dir(workspace, name) / auth.AUTH_FILE_NAME
+    def auth_file(self, workspace: str, name: str, revision: int) -> Path:
+        # One per revision: an update that changes the auth mode leaves the old revision's
+        # replicas on their own file until they drain.
+        return self.service_dir(workspace, name) / f"rev-{revision}" / auth.AUTH_FILE_NAME
 
     def write_auth_file(
-        self, workspace: str, name: str, settings: auth.AuthSettings
+        self, workspace: str, name: str, revision: int, settings: auth.AuthSettings
     ) -> Path | None:
         doc = settings.auth_file_document(name)
-        path = self.auth_file(workspace, name)
+        path = self.auth_file(workspace, name, revision)
         if doc is None:
             path.unlink(missing_ok=True)
             return None
         auth.write_auth_file(path, doc)
         return path
+
+    def rewrite_auth_files(self, workspace: str, name: str, settings: auth.AuthSettings) -> None:
+        """After a key rotation: every revision that enforces auth gets the new keys."""
+        base = self.service_dir(workspace, name)
+        for path in sorted(base.glob(f"rev-*/{auth.AUTH_FILE_NAME}")):
+            revision = int(path.parent.name.removeprefix("rev-"))
+            self.write_auth_file(workspace, name, revision, settings)
 
     # -- the deployment log --------------------------------------------------------------------
     def log_writer(self, workspace: str, name: str) -> Callable[[str], None]:

@@ -173,7 +173,7 @@ def prepare(
         assert svc is not None
         settings = records.auth_settings(svc, dctx.box)
         port = svc.port
-    auth_file = dctx.write_auth_file(ws, name, settings)
+    auth_file = dctx.write_auth_file(ws, name, number, settings)
     env_vars = {
         **spec.environment_variables,
         "AML_APP_ROOT": str(app_dir),

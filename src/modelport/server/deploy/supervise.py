@@ -29,6 +29,15 @@ def supervise(dctx: DeployContext, service_id: int) -> None:
         ws, name, number, state = (
             service.workspace, service.name, service.current_revision, service.state,
         )  # fmt: skip
+    if service_id not in dctx.auth_synced:
+        # A crash between a key rotation's commit and its file write is repaired here: the row
+        # is the truth, the auth files follow it.
+        with dctx.server.store.read() as s:
+            row = s.get(Service, service_id)
+            settings = records.auth_settings(row, dctx.box) if row is not None else None
+        if settings is not None:
+            dctx.rewrite_auth_files(ws, name, settings)
+        dctx.auth_synced.add(service_id)
     obs = dctx.driver.observe(ws, name, number)
     if obs.unknown:
         # The driver has no replicas for the serving revision (e.g. after a reboot): start it again.
