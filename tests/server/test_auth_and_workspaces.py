@@ -33,7 +33,8 @@ def test_missing_or_wrong_token_is_401_with_www_authenticate(
     assert wrong.post("/workspaces/default/models", json={}).status_code == 401
 
 
-def test_openapi_document_is_served(workspace_server: ServerProcess) -> None:
+def test_openapi_document_is_served_with_the_token(workspace_server: ServerProcess) -> None:
+    assert httpx.get(f"{workspace_server.url}/api/v1/openapi.json").status_code == 401
     doc = workspace_server.client().get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     assert "/api/v1/workspaces/{ws}/models" in doc["paths"]

@@ -28,8 +28,10 @@ def test_no_input_makes_the_server_answer_5xx(workspace_server: ServerProcess, m
     client = workspace_server.client()
     client.post("/workspaces", json={"name": "fuzz"})
     register(client, "fuzzed", ws="/workspaces/fuzz", tags={"a": "b"})
-    schema = schemathesis.openapi.from_url(f"{workspace_server.url}/api/v1/openapi.json")
     headers = {"Authorization": f"Bearer {workspace_server.token}"}
+    schema = schemathesis.openapi.from_url(
+        f"{workspace_server.url}/api/v1/openapi.json", headers=headers
+    )
     generation = schemathesis.GenerationMode(mode)
     failures: list[str] = []
     operations = [r.ok() for r in schema.get_all_operations()]

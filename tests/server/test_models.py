@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
 from tests.conftest import ServerProcess
@@ -146,6 +148,9 @@ def test_paging_walks_every_model_once_in_order(registry: ServerProcess) -> None
 def test_bad_cursor_and_limit_are_400(registry: ServerProcess) -> None:
     c = registry.client()
     assert c.get(f"{WS}/models", params={"after": "garbage!"}).status_code == 400
+    for forged in (["a", 10**30], ["a\x00", 1], ["a", "b"], "x"):
+        cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
+        assert c.get(f"{WS}/models", params={"after": cursor}).status_code == 400
     assert c.get(f"{WS}/models", params={"limit": "0"}).status_code == 400
     r = c.get(f"{WS}/models", params={"limit": "1001"})
     assert r.status_code == 400 and r.json()["message"].startswith("limit:")

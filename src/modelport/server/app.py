@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse
 
 from modelport import __version__
 from modelport.server import errors, security
@@ -16,8 +17,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
     app = FastAPI(
         title="modelport workspace server",
         version=__version__,
-        openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=f"{PREFIX}/docs",
+        # Served below, behind the token like every route but health.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.ctx = ctx
@@ -26,5 +28,12 @@ def create_app(ctx: ServerContext) -> FastAPI:
     for router, needs_token in ROUTERS:
         deps = [Depends(require_token)] if needs_token else []
         app.include_router(router, prefix=PREFIX, dependencies=deps)
+
+    @app.get(
+        f"{PREFIX}/openapi.json", include_in_schema=False, dependencies=[Depends(require_token)]
+    )
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     deploy_lifecycle.install(app, ctx)  # deployments: the reconciler runs with the app
     return app

@@ -27,7 +27,10 @@ Key = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_text)]
 ShortText = Annotated[str, Field(max_length=1000), AfterValidator(_text)]
 LongText = Annotated[str, Field(max_length=65536), AfterValidator(_text)]
 Label = Annotated[str, Field(max_length=64), AfterValidator(_text)]
-Labels = Annotated[dict[Key, ShortText], Field(max_length=1000)]
+# Label values are indexed with their keys: (255 + 256) characters stay under PostgreSQL's btree
+# entry limit even in 4-byte UTF-8.
+LabelValue = Annotated[str, Field(max_length=256), AfterValidator(_text)]
+Labels = Annotated[dict[Key, LabelValue], Field(max_length=1000)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]

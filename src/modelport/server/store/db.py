@@ -50,10 +50,14 @@ class Store:
             self.read_engine = _sqlite_engine(url, begin="BEGIN")
             self._write_lock: contextlib.AbstractContextManager[Any] = threading.Lock()
         elif self.dialect == "postgresql":
-            engine = create_engine(
-                url, pool_size=10, max_overflow=30, pool_pre_ping=True, **_JSON_CODEC
+            # Reads run in autocommit (each statement its own snapshot): no BEGIN/COMMIT round
+            # trips on the hot paths. Writes are transactions on a pool that pings before use.
+            self.write_engine = create_engine(
+                url, pool_size=5, max_overflow=20, pool_pre_ping=True, **_JSON_CODEC
             )
-            self.write_engine = self.read_engine = engine
+            self.read_engine = create_engine(
+                url, pool_size=10, max_overflow=20, isolation_level="AUTOCOMMIT", **_JSON_CODEC
+            )
             self._write_lock = contextlib.nullcontext()
         else:
             raise UserError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")

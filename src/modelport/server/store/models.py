@@ -93,7 +93,11 @@ class ModelLabel(Base):
     )
     kind: Mapped[str] = mapped_column(String(1), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(String(256))
+
+    # Lets a selective key=value filter start from the matching labels (PostgreSQL uses it;
+    # SQLite mostly walks the models index in listing order and probes the primary key).
+    __table_args__ = (Index("ix_model_labels_kind_key_value", "kind", "key", "value"),)
 
 
 _models = ModelVersion.__table__

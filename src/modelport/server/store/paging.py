@@ -27,7 +27,16 @@ def decode(cursor: str, types: tuple[type, ...]) -> list[Any]:
     if (
         not isinstance(key, list)
         or len(key) != len(types)
-        or not all(type(v) is t for v, t in zip(key, types, strict=True))
+        or not all(type(v) is t and _storable(v) for v, t in zip(key, types, strict=True))
     ):
         raise UserError("after: not a cursor returned by this server")
     return key
+
+
+def _storable(value: object) -> bool:
+    """A forged cursor must not reach the database with what it cannot bind (5xx otherwise)."""
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, str):
+        return "\x00" not in value and len(value) <= 1024 and value.isprintable()
+    return True

@@ -119,7 +119,7 @@ def upgrade() -> None:
         sa.Column("model_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=1), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("value", sa.String(length=256), nullable=False),
         sa.ForeignKeyConstraint(
             ["model_id"],
             ["models.id"],
@@ -128,6 +128,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("model_id", "kind", "key", name=op.f("pk_model_labels")),
     )
+    with op.batch_alter_table("model_labels", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_model_labels_kind_key_value", ["kind", "key", "value"], unique=False
+        )
+
     op.create_table(
         "model_usages",
         sa.Column("model_id", sa.Integer(), nullable=False),
@@ -259,6 +264,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_model_usages_workspace_id"))
 
     op.drop_table("model_usages")
+    with op.batch_alter_table("model_labels", schema=None) as batch_op:
+        batch_op.drop_index("ix_model_labels_kind_key_value")
+
     op.drop_table("model_labels")
     with op.batch_alter_table("models", schema=None) as batch_op:
         batch_op.drop_index("uq_models_ws_name_version")
