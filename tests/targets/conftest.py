@@ -7,6 +7,7 @@ no process marked with the run dir may survive.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from modelport.targets.base import LivenessProbe, ReplicaSetSpec
 from modelport.targets.local import LocalDriver
 from modelport.targets.local.procs import pids_with_env
-from modelport.targets.local.replica import RUN_DIR_ENV
+from modelport.targets.local.replica import RUN_DIR_ENV, probe
 
 PYTHON = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python")
 
@@ -153,3 +154,30 @@ def is_alive(pid: int) -> bool:
 
 def kill9(pid: int) -> None:
     os.kill(pid, 9)
+
+
+HANG_REQUEST = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+
+
+def hang_replica(port: int, health_port: int) -> socket.socket:
+    """Send hangs.py a request and return once its event loop is blocked (health stops answering).
+
+    Retries: the shared port opens a moment after the health port says ready.
+    """
+
+    def attempt() -> socket.socket | None:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            return None
+        sock.sendall(HANG_REQUEST)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if probe(health_port, 0.3) is None:
+                return sock
+            time.sleep(0.05)
+        sock.close()
+        return None
+
+    hung: socket.socket = wait_for(attempt, timeout=30, what="run() to block the replica")
+    return hung
