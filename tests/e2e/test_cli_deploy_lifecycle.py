@@ -99,6 +99,7 @@ def test_cli_deploys_v1_files_to_healthy_and_manages_the_service(
     assert upd.returncode == 0, upd.stderr
     assert json.loads(upd.stdout)["tags"] == {"team": "vision"}
     assert "Updating: Succeeded" in upd.stderr
+    assert "Deploy operation" not in upd.stderr  # only the update's own log lines are shown
     tagged = cli(
         deploy_server,
         ["service", "list", "--tag", "team=vision", "--query", "[].name", "-o", "json"],
@@ -111,6 +112,8 @@ def test_cli_deploys_v1_files_to_healthy_and_manages_the_service(
     rel = cli(deploy_server, ["service", "reload", "-n", "cli-digits", "-o", "none"], project)
     assert rel.returncode == 0, rel.stderr
     assert "cli-digits is Healthy" in rel.stderr
+    assert "Reload operation" in rel.stderr and "Deploy operation" not in rel.stderr
+    assert "[rev-2/replica-0]" in rel.stderr and "[rev-1/replica-0] ===" not in rel.stderr
 
     gone = cli(deploy_server, ["service", "delete", "-n", "cli-digits"], project)
     assert gone.returncode == 0, gone.stderr

@@ -316,7 +316,7 @@ def _elapsed(operation: dict[str, Any]) -> str:
         end = datetime.fromisoformat(str(operation["endTime"]))
     except (KeyError, TypeError, ValueError):
         return ""
-    return f" after {(end - start).total_seconds():.1f}s"
+    return f" after {max(0.0, (end - start).total_seconds()):.1f}s"
 
 
 # -- the command ------------------------------------------------------------------------------

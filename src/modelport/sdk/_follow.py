@@ -62,22 +62,24 @@ class LogFollower:
         self._first = True
         self._marker_seen = operation_id is None
 
-    def poll(self, final: bool = False) -> Iterator[str]:
+    def poll(self) -> Iterator[str]:
         try:
             content = self._client.get(self._path, {"numLines": LOG_LINES}).get("content", "")
         except (NotFound, ServerError):
             return  # the log is a courtesy: never let it break following the operation
-        lines = self._visible(str(content).splitlines(), final)
-        first, self._first = self._first, False
+        lines = self._visible(str(content).splitlines())
+        # Until this operation has written its first line, everything in the log is history.
+        quiet = not self._marker_seen
+        first, self._first = self._first, quiet
         now: Counter[str] = Counter()
         for line, old in lines:
             now[line] += 1
             if now[line] > self._seen[line]:
                 self._seen[line] = now[line]
-                if not (first and old):
+                if not (quiet or (first and old)):
                     yield line
 
-    def _visible(self, lines: list[str], final: bool) -> list[tuple[str, bool]]:
+    def _visible(self, lines: list[str]) -> list[tuple[str, bool]]:
         """(line as shown, belongs to an older revision) for the lines this operation may show."""
         deploy: list[str] = []
         out: list[tuple[str, bool]] = []
@@ -98,8 +100,8 @@ class LogFollower:
             if marks:
                 self._marker_seen = True
                 deploy = deploy[marks[-1] :]
-            elif not (final or self._marker_seen):
-                deploy = []  # this operation has not written its first line yet
+            elif not self._marker_seen:
+                deploy = []  # this operation has not written its first line (or writes none)
         return [(line, False) for line in deploy] + out
 
 
@@ -127,7 +129,7 @@ def follow(
         last_state = state
         if follower is not None:
             follower.target_revision = operation.get("targetRevision")
-            for line in follower.poll(final=final):
+            for line in follower.poll():
                 yield Event("log", line=line)
         if final:
             yield Event("operation", operation=operation)
