@@ -254,16 +254,23 @@ def follow_operation(service: Webservice, action: str) -> dict[str, Any]:
     """Follow the service's current operation with the display; the final operation document."""
     operation: dict[str, Any] = {}
     assert service._operation_id is not None
-    with ProgressDisplay(service.name, action) as display:
-        for event in _follow.follow(
-            service.workspace._client,
-            service.workspace.name,
-            service.name,
-            service._operation_id,
-        ):
-            display.event(event)
-            if event.operation is not None:
-                operation = event.operation
+    try:
+        with ProgressDisplay(service.name, action) as display:
+            for event in _follow.follow(
+                service.workspace._client,
+                service.workspace.name,
+                service.name,
+                service._operation_id,
+            ):
+                display.event(event)
+                if event.operation is not None:
+                    operation = event.operation
+    except KeyboardInterrupt:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"Stopped following; operation {service._operation_id} goes on. Check it with "
+            f"`modelport service show -n {service.name}`."
+        )
+        raise
     return operation
 
 
