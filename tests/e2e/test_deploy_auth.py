@@ -66,7 +66,7 @@ def test_keys_are_listed_regenerated_and_never_shown_elsewhere(server: ServerPro
     # stored encrypted: the database file never holds a key in clear
     db = (server.home / "db.sqlite").read_bytes() + (server.home / "db.sqlite-wal").read_bytes()
     assert primary.encode() not in db and secondary.encode() not in db
-    auth_file = server.home / "services" / "default" / "keyed-admin" / "rev-1" / "auth.json"
+    auth_file = server.home / "services" / "default" / "keyed-admin" / "auth.json"
     doc = json.loads(auth_file.read_text())
     assert doc["mode"] == "key" and len(doc["keyHashes"]) == 2
     assert primary not in auth_file.read_text()
@@ -144,7 +144,7 @@ def test_token_auth_issues_short_lived_tokens_for_the_service(server: ServerProc
     assert int(claims["iat"]) < answer["refreshAfter"] < int(claims["exp"])  # type: ignore[call-overload]
     assert answer["tokenType"] == "Bearer"
     assert client.post(f"{WS}/services/tokened/listKeys").status_code == 400
-    doc = json.loads((server.home / "services/default/tokened/rev-1/auth.json").read_text())
+    doc = json.loads((server.home / "services/default/tokened/auth.json").read_text())
     assert doc["mode"] == "token" and doc["audience"] == "tokened" and len(doc["secrets"]) == 1
     assert doc["secrets"][0] not in client.get(f"{WS}/services/tokened").text
     delete_and_wait(client, "tokened")

@@ -195,7 +195,7 @@ def regenerate_keys(ws: WorkspaceName, name: str, body: JsonBody, ctx: Ctx) -> d
         settings = records.auth_settings(service, dctx.box)
     # The row is the truth; the auth file follows it at once so running replicas switch keys
     # without a restart (the reconciler rewrites it too after a crash between the two).
-    dctx.rewrite_auth_files(ws, name, settings)
+    dctx.write_auth_file(ws, name, settings)
     with ctx.store.read() as session:
         return records.keys(records.get(session, ws, name), dctx.box)
 

@@ -70,28 +70,22 @@ class DeployContext:
     def service_dir(self, workspace: str, name: str) -> Path:
         return self.services_root / workspace / name
 
-    def auth_file(self, workspace: str, name: str, revision: int) -> Path:
-        # One per revision: an update that changes the auth mode leaves the old revision's
-        # replicas on their own file until they drain.
-        return self.service_dir(workspace, name) / f"rev-{revision}" / auth.AUTH_FILE_NAME
+    def auth_file(self, workspace: str, name: str) -> Path:
+        return self.service_dir(workspace, name) / auth.AUTH_FILE_NAME
 
     def write_auth_file(
-        self, workspace: str, name: str, revision: int, settings: auth.AuthSettings
+        self, workspace: str, name: str, settings: auth.AuthSettings, *, remove: bool = False
     ) -> Path | None:
+        """Write the service's auth file from ``settings``; with auth off, keep the file for
+        replicas still running (``remove=True`` once no revision needs it)."""
         doc = settings.auth_file_document(name)
-        path = self.auth_file(workspace, name, revision)
+        path = self.auth_file(workspace, name)
         if doc is None:
-            path.unlink(missing_ok=True)
+            if remove:
+                path.unlink(missing_ok=True)
             return None
         auth.write_auth_file(path, doc)
         return path
-
-    def rewrite_auth_files(self, workspace: str, name: str, settings: auth.AuthSettings) -> None:
-        """After a key rotation: every revision that enforces auth gets the new keys."""
-        base = self.service_dir(workspace, name)
-        for path in sorted(base.glob(f"rev-*/{auth.AUTH_FILE_NAME}")):
-            revision = int(path.parent.name.removeprefix("rev-"))
-            self.write_auth_file(workspace, name, revision, settings)
 
     # -- the deployment log --------------------------------------------------------------------
     def log_writer(self, workspace: str, name: str) -> Callable[[str], None]:

@@ -173,7 +173,7 @@ def prepare(
         assert svc is not None
         settings = records.auth_settings(svc, dctx.box)
         port = svc.port
-    auth_file = dctx.write_auth_file(ws, name, number, settings)
+    auth_file = dctx.write_auth_file(ws, name, settings)
     env_vars = {
         **spec.environment_variables,
         "AML_APP_ROOT": str(app_dir),
@@ -278,6 +278,11 @@ def _finish_success(dctx: DeployContext, ids: Ids, number: int, log: Callable[[s
         ws, name = service.workspace, service.name
     # Old revisions drain only now that the new one serves (zero-downtime update).
     dctx.driver.retire_others(ws, name, keep=number)
+    with store.read() as s:
+        row = s.get(Service, ids.service_id)
+        if row is not None and row.auth_mode == "none":
+            # auth was turned off: the file goes once the replicas that enforced it are gone
+            dctx.write_auth_file(ws, name, records.auth_settings(row, dctx.box), remove=True)
     _prune(dctx, ws, name, keep=number)
     with store.write() as s:
         service = s.get(Service, ids.service_id)

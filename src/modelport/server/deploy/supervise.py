@@ -36,7 +36,7 @@ def supervise(dctx: DeployContext, service_id: int) -> None:
             row = s.get(Service, service_id)
             settings = records.auth_settings(row, dctx.box) if row is not None else None
         if settings is not None:
-            dctx.rewrite_auth_files(ws, name, settings)
+            dctx.write_auth_file(ws, name, settings)
         dctx.auth_synced.add(service_id)
     obs = dctx.driver.observe(ws, name, number)
     if obs.unknown:
