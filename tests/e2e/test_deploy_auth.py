@@ -36,12 +36,6 @@ def _score(uri: str, credential: str | None) -> int:
     return httpx.post(uri, content=b"{}", headers=headers, timeout=10).status_code
 
 
-SERVING_AUTH = pytest.mark.xfail(
-    reason="the inference server does not enforce MODELPORT_AUTH_FILE yet (serving/auth.py)",
-    strict=False,
-)
-
-
 def _deploy_keyed(client: httpx.Client, name: str) -> dict[str, object]:
     service = deployed(
         client,
@@ -93,7 +87,6 @@ def test_keys_are_listed_regenerated_and_never_shown_elsewhere(server: ServerPro
     delete_and_wait(client, "keyed-admin")
 
 
-@SERVING_AUTH
 def test_key_auth_on_replicas_401_200_and_rotation_without_restart(server: ServerProcess) -> None:
     client = server.client()
     service = _deploy_keyed(client, "keyed")
@@ -150,7 +143,6 @@ def test_token_auth_issues_short_lived_tokens_for_the_service(server: ServerProc
     delete_and_wait(client, "tokened")
 
 
-@SERVING_AUTH
 def test_token_auth_on_replicas_accepts_valid_and_refuses_forged(server: ServerProcess) -> None:
     client = server.client()
     service = deployed(
