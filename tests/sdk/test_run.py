@@ -81,6 +81,9 @@ def test_register_model_from_run_output(ws: Workspace, tmp_path: Path) -> None:
     # A folder of the run works too, and its layout is kept.
     folder_model = run.register_model("from-run-folder", model_path="outputs")
     assert [f["path"] for f in folder_model.files] == ["outputs/model.onnx"]
+    assert Path(model.download(tmp_path / "dl")) == tmp_path / "dl" / "model.onnx"
+    assert Path(folder_model.download(tmp_path / "dl")) == tmp_path / "dl" / "outputs"
+    assert (tmp_path / "dl" / "outputs" / "model.onnx").read_bytes() == b"onnx"
     with pytest.raises(UserError, match="framework version"):
         run.register_model("nope", "outputs", model_framework_version="1")
 
