@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +69,3 @@ def project(workspace_server: ServerProcess, tmp_path_factory: pytest.TempPathFa
     proj.ok("workspace", "create", "-w", name)
     proj.ok("folder", "attach", "-w", name)
     return proj
-
-
-CliRunner = Callable[..., subprocess.CompletedProcess[str]]
