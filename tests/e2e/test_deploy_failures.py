@@ -31,8 +31,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
     home = tmp_path_factory.mktemp("failures") / "home"
     home.mkdir()
-    # short scheduling timeout so Unschedulable turns Failed quickly
-    (home / "deploy.json").write_text(json.dumps({"schedulingTimeoutSeconds": 3}))
+    # short timeouts so Unschedulable and never-ready revisions turn Failed quickly
+    settings = {"schedulingTimeoutSeconds": 3, "startupTimeoutSeconds": 15}
+    (home / "deploy.json").write_text(json.dumps(settings))
     server = start_deploy_server(start_server, home)
     yield server
     server.stop()
@@ -82,6 +83,14 @@ def test_port_already_taken_fails_with_port_in_use(server: ServerProcess) -> Non
     assert service["error"]["code"] == "PortInUse", service  # type: ignore[index]
     assert str(port) in service["error"]["message"]  # type: ignore[index]
     delete_and_wait(server.client(), "port-taken")
+
+
+def test_revision_never_ready_fails_with_timeout_and_is_stopped(server: ServerProcess) -> None:
+    service = _failed(server, "sleepy", script=tagged_script("z", init_seconds=600))
+    error = service["error"]
+    assert error["code"] == "Timeout", error  # type: ignore[index]
+    assert "15 s" in error["message"]  # type: ignore[index]
+    delete_and_wait(server.client(), "sleepy")
 
 
 def test_more_cpu_than_the_machine_has_is_unschedulable_then_failed(server: ServerProcess) -> None:
