@@ -135,6 +135,18 @@ def test_register_with_framework(ws: Workspace, model_file: Path) -> None:
     assert (model.model_framework, model.model_framework_version) == ("ScikitLearn", "1.5")
 
 
+def test_register_with_resource_configuration(ws: Workspace, model_file: Path) -> None:
+    class ResourceConfiguration:  # the shape of v1's azureml.core.resource_configuration object
+        cpu, memory_in_gb, gpu = 2, 1.5, 0
+
+    model = Model.register(ws, model_file, _name(), resource_configuration=ResourceConfiguration())
+    assert model.resource_configuration == {"cpu": 2, "memoryInGB": 1.5, "gpu": 0}
+    again = Model.register(
+        ws, model_file, _name(), resource_configuration={"cpu": 1, "memoryInGB": 0.5, "gpu": 0}
+    )
+    assert again.serialize()["resourceConfiguration"] == {"cpu": 1, "memoryInGB": 0.5, "gpu": 0}
+
+
 def test_list_filters(ws: Workspace, model_file: Path) -> None:
     a, b = _name("lista"), _name("listb")
     team, stage, auc = (f"{key}-{uuid.uuid4().hex[:6]}" for key in ("team", "stage", "auc"))
