@@ -158,6 +158,9 @@ def prepare(
         built = ensure_built(spec, dctx.env_cache, log, lock=rev.environment_lock or registered)
     except ModelportError as exc:
         raise StepFailed("EnvironmentBuildFailed", str(exc), _tail(dctx, ws, name)) from None
+    except Exception as exc:  # a spec the parser let through but the builder cannot use
+        message = f"the environment could not be built: {type(exc).__name__}: {exc}"
+        raise StepFailed("EnvironmentBuildFailed", message, _tail(dctx, ws, name)) from None
     if registered is None:
         _record_lock(dctx, ws, spec.name, spec.version, built.lock)
     with dctx.server.store.write() as s:
