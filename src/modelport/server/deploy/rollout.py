@@ -139,13 +139,18 @@ def prepare(
         entry = nocode.SCRIPT_NAME
         log(f"No-code deployment of a {plan.framework} model with a built-in entry script.")
     rev_dir = approot.revision_dir(dctx.services_root, ws, name, number)
-    app_dir = approot.lay_out(
-        rev_dir / "app",
-        [m.as_layout() for m in models],
-        [approot.FileEntry(f["path"], f["sha256"], f.get("size", 0)) for f in rev.source_files],
-        dctx.server.artifacts.path,
-        generated,
-    )
+    try:
+        app_dir = approot.lay_out(
+            rev_dir / "app",
+            [m.as_layout() for m in models],
+            [approot.FileEntry(f["path"], f["sha256"], f.get("size", 0)) for f in rev.source_files],
+            dctx.server.artifacts.path,
+            generated,
+        )
+    except ModelportError as exc:
+        raise StepFailed("InvalidConfiguration", str(exc)) from None
+    except OSError as exc:  # e.g. disk full: the deployment fails with the reason, no traceback
+        raise StepFailed("InternalError", f"laying out the app root failed: {exc}") from None
     log(
         f"App root ready: {app_dir} ({len(models)} model(s), {len(rev.source_files)} source file(s))."
     )
