@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from modelport.errors import ModelportError, NotFound, ServerError
+from modelport.errors import ModelportError, NotFound, ServerError, ServerUnreachable
 from modelport.sdk._http import Client, seg
 
 TERMINAL = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 FIRST_POLL = 0.05
 MAX_POLL = 0.25
 LOG_LINES = 5000
+UNREACHABLE_GRACE = 60.0
 
 
 @dataclass
@@ -67,6 +68,8 @@ class LogFollower:
             content = self._client.get(self._path, {"numLines": LOG_LINES}).get("content", "")
         except (NotFound, ServerError):
             return  # the log is a courtesy: never let it break following the operation
+        except ServerUnreachable:
+            return
         lines = self._visible(str(content).splitlines())
         # Until this operation has written its first line, everything in the log is history.
         quiet = not self._marker_seen
@@ -120,8 +123,22 @@ def follow(
     last_state = None
     delay = FIRST_POLL
     op_path = f"/workspaces/{seg(workspace)}/operations/{seg(operation_id)}"
+    unreachable_since: float | None = None
     while True:
-        operation: dict[str, Any] = client.get(op_path)
+        try:
+            operation: dict[str, Any] = client.get(op_path)
+            unreachable_since = None
+        except ServerUnreachable:
+            # A server restarting (systemd, kill -9 and restart) is back in seconds; the
+            # operation is in the database and goes on, so keep asking for a while.
+            now = time.monotonic()
+            unreachable_since = unreachable_since or now
+            if now - unreachable_since > UNREACHABLE_GRACE or (
+                deadline is not None and now >= deadline
+            ):
+                raise
+            time.sleep(MAX_POLL)
+            continue
         state = operation.get("state")
         final = state in TERMINAL
         if state != last_state and not final:
