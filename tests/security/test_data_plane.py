@@ -115,6 +115,10 @@ def test_rotation_fails_no_request_of_the_other_key_holder(server: ServerProcess
             while _score(uri, new).status_code != 200:
                 assert time.monotonic() < deadline, "the new primary key was never accepted"
                 time.sleep(0.1)  # poll interval, bounded by the deadline
+            seen = len(codes)
+            while len(codes) < seen + 30:  # the other key's holder keeps scoring meanwhile
+                assert time.monotonic() < deadline + 15, "the key holder stalled"
+                time.sleep(0.05)  # poll interval, bounded by the deadline
     finally:
         stop.set()
         t.join(30)
