@@ -294,3 +294,27 @@ def test_workspace_server_serves_https_with_tls_cert_and_key(tmp_path: Path) -> 
             httpx.get(f"http://{host}:{port}/api/v1/health", timeout=5)
     finally:
         s.stop()
+
+
+def test_sdk_run_fetches_a_key_or_token_on_401(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelport.sdk.webservice import Webservice
+    from modelport.sdk.workspace import Workspace
+
+    for name, config in (
+        ("dp-keyed", {"authEnabled": True}),
+        ("dp-tokened", {"tokenAuthEnabled": True}),
+    ):
+        svc = _service(server, name, config)
+        _require_enforced(svc["scoringUri"])
+    for key, value in server.env.items():
+        monkeypatch.setenv(key, value)
+    ws = Workspace.get("default")
+    for name in ("dp-keyed", "dp-tokened"):
+        service = Webservice(ws, name)
+        assert service.run("{}") == {"revision": name}
+    primary, secondary = Webservice(ws, "dp-keyed").get_keys()
+    assert primary and secondary and primary != secondary
+    token, refresh_by = Webservice(ws, "dp-tokened").get_token()
+    assert token.count(".") == 2 and refresh_by.timestamp() > time.time()
