@@ -169,3 +169,15 @@ def test_inference_spec_lays_flags_over_the_file(
     spec = inference_spec(None, "src/score.py", None)
     assert spec.entry_script_in_source == "score.py" and spec.source_root is None
     assert inference_spec(project / "inferenceconfig.json", None, None).entry_script == "score.py"
+
+
+def test_compute_target_of_v1_commands_is_refused_with_the_way_out(
+    project: Path, tmp_path: Path
+) -> None:
+    proc = cli(
+        ["model", "deploy", "-n", "svc-a", "--ic", "inferenceconfig.json", "--ct", "myaks"],
+        project,
+        tmp_path / "h",
+    )
+    line = one_error_line(proc)
+    assert "--compute-target myaks is not used" in line and "computeType" in line

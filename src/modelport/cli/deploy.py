@@ -353,6 +353,16 @@ def deploy(
     description: DescriptionOption = None,
     tag: TagOption = None,
     prop: PropertyOption = None,
+    compute_target: Annotated[
+        str | None,
+        typer.Option(
+            "--compute-target",
+            "--ct",
+            help="Not used: the computeType of --dc picks the target (local or ACI).",
+            show_default=False,
+            hidden=True,
+        ),
+    ] = None,
 ) -> None:
     """Deploy models as a web service and wait until it is Healthy.
 
@@ -363,6 +373,11 @@ def deploy(
     from modelport.specs import validate_service_name
 
     validate_service_name(name)
+    if compute_target is not None:
+        raise UserError(
+            f"--compute-target {compute_target} is not used by modelport: services run on the "
+            "workspace server's machine; set computeType (local or ACI) in --dc instead."
+        )
     refs, ws_name = model_list(models, metadata_files)
     with config_warnings():
         spec = inference_spec(inference_config, entry_script, source_directory)
