@@ -185,10 +185,6 @@ def test_delete_leaves_no_process_and_frees_the_port(
         service.delete()
 
 
-@pytest.mark.xfail(
-    reason="the inference server does not enforce keys yet (serving/auth.py is a stub)",
-    strict=False,
-)
 def test_key_auth_run_fetches_a_key_after_401_and_keys_rotate(
     ws: Workspace, tmp_path: Path
 ) -> None:
@@ -260,6 +256,10 @@ def test_token_auth_service_issues_tokens_through_sdk_and_cli(
     token, refresh_by = service.get_token()
     assert token.count(".") == 2  # a JWT
     assert refresh_by > dt.datetime.now(dt.UTC)
+    assert httpx.post(service.scoring_uri or "", content=b"{}", timeout=30).status_code == 401
+    assert service.run({"data": 1})["version"] == "1"  # 401 → get_token() → retry
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert httpx.post(service.scoring_uri or "", content=b"{}", headers=bearer).status_code == 200
     proc = cli(
         deploy_server, ["service", "get-access-token", "-n", "tokened", "-o", "json"], tmp_path
     )
