@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ServerFactory, ServerProcess
-from tests.e2e.deploy_support import deploy, deployed, start_deploy_server
+from tests.e2e.deploy_support import WS, deploy, deployed, start_deploy_server
 
 RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs for more info."
 SCRIPT = """
@@ -27,7 +27,7 @@ def run(raw):
     data = json.loads(raw)["data"]   # random bodies make this raise: the documented 500
     return {"n": len(data)}
 """
-EXAMPLES = 400
+EXAMPLES = 300
 
 header_names = st.sampled_from(
     ["content-type", "x-ms-request-id", "x-request-id", "authorization", "accept", "x-custom",
@@ -44,7 +44,11 @@ bodies = st.one_of(
     st.binary(max_size=2000),
     st.text(max_size=500).map(str.encode),
     st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
         lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
         max_leaves=20,
     ).map(lambda v: httpx.Request("POST", "http://x", json={"data": v}).content),
@@ -61,12 +65,17 @@ paths = st.one_of(
 methods = st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE"])
 
 
-@pytest.fixture
-def service(server_factory: ServerFactory, tmp_path: Path) -> Iterator[tuple[ServerProcess, dict]]:
+@pytest.fixture(params=["open", "key-auth"])
+def service(
+    request: pytest.FixtureRequest, server_factory: ServerFactory, tmp_path: Path
+) -> Iterator[tuple[ServerProcess, dict]]:
     server = start_deploy_server(server_factory, tmp_path / "home")
     c = server.client()
-    svc = deployed(c, deploy(c, "fuzzed", script=SCRIPT))
+    config = {"computeType": "local", "authEnabled": request.param == "key-auth"}
+    svc = deployed(c, deploy(c, "fuzzed", script=SCRIPT, config=config))
     assert svc["state"] == "Healthy", svc
+    if request.param == "key-auth":
+        svc["_key"] = c.post(f"{WS}/services/fuzzed/listKeys").json()["primaryKey"]
     yield server, svc
 
 
@@ -96,6 +105,8 @@ def test_fuzzing_score_gives_only_documented_errors_and_no_crash(
         body=bodies,
     )
     def one(method: str, path: str, headers: dict[str, str], body: bytes) -> None:
+        if "_key" in svc and "authorization" not in headers and len(body) % 2:
+            headers = {**headers, "authorization": f"Bearer {svc['_key']}"}  # reach run() too
         try:
             r = client.request(method, path, headers=headers, content=body or None)
         except httpx.LocalProtocolError:
@@ -117,5 +128,6 @@ def test_fuzzing_score_gives_only_documented_errors_and_no_crash(
     assert after["state"] == "Healthy", after
     assert sorted(r["pid"] for r in after["replicas"]) == pids_before, "a replica restarted"
     assert all(r["restarts"] == 0 for r in after["replicas"]), after["replicas"]
-    print(f"\n[campaign] /score fuzz: {sum(seen.values())} cases, statuses {sorted(seen.items())}")
+    mode = "key auth" if "_key" in svc else "no auth"
+    print(f"\n[campaign] /score fuzz ({mode}): {sum(seen.values())} cases, {sorted(seen.items())}")
     assert not failures, "\n".join(failures[:20])
