@@ -186,7 +186,7 @@ def test_delete_leaves_no_process_and_frees_the_port(
 
 
 def test_key_auth_run_fetches_a_key_after_401_and_keys_rotate(
-    ws: Workspace, tmp_path: Path
+    ws: Workspace, deploy_server: ServerProcess, tmp_path: Path
 ) -> None:
     config = LocalWebservice.deploy_configuration(auth_enabled=True)
     service = Model.deploy(ws, "keyed", [], echo_config(tmp_path / "src", "1"), config)
@@ -206,6 +206,24 @@ def test_key_auth_run_fetches_a_key_after_401_and_keys_rotate(
     assert primary != "a-key-of-my-own-choosing-0123456789"
     with pytest.raises(UserError, match="'Primary' or 'Secondary'"):
         service.regen_key("Tertiary")
+    import json
+
+    from tests.e2e.sdk_deploy_support import cli
+
+    new_secondary = "the-cli-set-this-secondary-key-0123"
+    proc = cli(
+        deploy_server,
+        ["service", "regen-key", "-n", "keyed", "-k", "secondary", "--set-key", new_secondary,
+         "-o", "json"],
+        tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["secondaryKey"] == new_secondary
+    keys = cli(deploy_server, ["service", "get-keys", "-n", "keyed", "-o", "json"], tmp_path)
+    assert json.loads(keys.stdout) == {
+        "primaryKey": "a-key-of-my-own-choosing-0123456789",
+        "secondaryKey": new_secondary,
+    }
     with pytest.raises(UserError, match="token auth"):
         service.get_token()
     service.delete()
