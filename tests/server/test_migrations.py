@@ -39,3 +39,8 @@ def test_migrations_match_tables_on_sqlite(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_migrations_match_tables_on_postgres(pg_url: str) -> None:
     assert _diff(pg_url) == []
+
+
+def test_fast_head_check_agrees_with_alembic() -> None:
+    heads = ScriptDirectory.from_config(migrate.alembic_config()).get_heads()
+    assert migrate.head_revision() == heads[0]
