@@ -166,3 +166,28 @@ def test_wrong_length_and_interrupted_uploads_store_nothing(server: ServerProces
     assert r.status_code == 400 and "checksum" in r.json()["message"]
     assert temp_files(_artifacts(server)) == []
     assert httpx.get(f"{server.url}/api/v1/health").status_code == 200
+
+
+def test_snapshot_paths_that_collide_with_the_app_root_layout_are_400(
+    server: ServerProcess,
+) -> None:
+    c = server.client()
+    script = b"def init(): pass\ndef run(raw): return 1\n"
+    data = b"x"
+    for blob in (script, data):
+        assert c.put(f"{WS}/blobs/{sha(blob)}", content=blob).status_code in (200, 201)
+    entry = {"path": "score.py", "sha256": sha(script), "size": len(script)}
+    for extra in ("azureml-models", "azureml-models/m/1/m.bin", "score.py/inner"):
+        files = [entry, {"path": extra, "sha256": sha(data), "size": 1}]
+        r = c.post(
+            f"{WS}/services",
+            json={
+                "name": "collide",
+                "models": [],
+                "inferenceConfig": {"entryScript": "score.py"},
+                "sourceSnapshot": {"files": files},
+                "environment": {"name": "AzureML-Minimal", "version": None},
+            },
+        )
+        assert r.status_code == 400, (extra, r.status_code, r.text)
+        assert "sourceSnapshot" in r.json()["message"]

@@ -82,7 +82,26 @@ def source_files(snapshot: Any) -> list[dict[str, Any]]:
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise UserError(f"sourceSnapshot: size of '{f['path']}' must be a non-negative integer")
         out.append({"path": f["path"], "sha256": f["sha256"].lower(), "size": size})
+    _check_layout({f["path"] for f in out})
     return out
+
+
+def _check_layout(paths: set[str]) -> None:
+    """Refuse what the app-root layout would trip over later as an internal error."""
+    from modelport.server.deploy.approot import MODELS_DIR
+
+    for path in sorted(paths):
+        if path == MODELS_DIR or path.startswith(MODELS_DIR + "/"):
+            raise UserError(
+                f"sourceSnapshot: '{path}' is inside '{MODELS_DIR}', where the service's models "
+                "are placed; rename that folder in the source directory"
+            )
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in paths:
+                raise UserError(
+                    f"sourceSnapshot: '{'/'.join(parts[:i])}' is both a file and a folder"
+                )
 
 
 @dataclass
