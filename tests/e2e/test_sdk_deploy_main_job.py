@@ -29,6 +29,13 @@ def readme_first_command() -> list[str]:
     return shlex.split(first)
 
 
+def readme_cli_block(readme: Path) -> list[str]:
+    """The ``modelport …`` lines of the last ``sh`` block of an example's README."""
+    blocks = re.findall(r"```sh\n(.*?)```", readme.read_text(), re.S)
+    lines = [line.strip() for line in blocks[-1].splitlines()]
+    return [line for line in lines if line.startswith("modelport ")]
+
+
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=500)
 
@@ -55,6 +62,20 @@ def test_readme_main_job_deploys_digits_and_answers_right_twice(tmp_path: Path) 
         assert answers and expected and answers.group(1) == expected.group(1)
         assert "OK: digits-svc is Healthy" in out
         assert (home / "examples" / "digits" / "inferenceconfig.json").is_file()
+
+        # examples/digits/README.md: the CLI block runs as written, in the job's folder
+        for line in readme_cli_block(ROOT / "examples" / "digits" / "README.md"):
+            proc = subprocess.run(
+                [*modelport, *shlex.split(line)[1:]],
+                cwd=home / "examples" / "digits",
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert proc.returncode == 0, f"{line}\n{proc.stderr[-3000:]}"
+            if " run " in line:
+                assert proc.stdout.split() == ["[0]"], proc.stdout
 
         second = _run(command, env)  # idempotent: registers digits:2, replaces the service
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]

@@ -6,6 +6,7 @@ Flags follow ``az ml service``; each command is a thin skin over :class:`Webserv
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,8 +14,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from modelport.cli._options import CommonOptions, common_options, parse_filters, parse_pairs
-from modelport.cli._output import render, render_items
+from modelport.cli._options import (
+    CommonOptions,
+    OutputFormat,
+    common_options,
+    parse_filters,
+    parse_pairs,
+)
+from modelport.cli._output import apply_query, render, render_items
 from modelport.cli.deploy import (
     DeployConfigOption,
     DescriptionOption,
@@ -229,7 +236,12 @@ def run(
             body = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise UserError(f"Cannot read the input data file {path}: {exc.strerror}.") from None
-    render(_service(opts, name).run(body), opts)
+    answer = _service(opts, name).run(body)
+    if opts.output is OutputFormat.table:
+        # An answer is any JSON the entry script returns: print it as JSON, on one line.
+        sys.stdout.write(json.dumps(apply_query(answer, opts.query)) + "\n")
+    else:
+        render(answer, opts)
 
 
 @app.command("get-keys")
