@@ -91,3 +91,36 @@ def test_healthy_service_outlives_a_server_restart(
     assert service["replicas"] and service["replicas"][0]["pid"] == pids[0]
     delete_and_wait(client, "steady")
     wait_until(lambda: not replica_pids(home), 30, "no replica left")
+
+
+@pytest.mark.parametrize("lose_run_dir", [False, True], ids=["run-dir-kept", "run-dir-lost"])
+def test_replicas_that_died_with_the_server_are_started_again(
+    deploy_servers: Callable[..., ServerProcess], tmp_path: Path, lose_run_dir: bool
+) -> None:
+    import os
+    import shutil
+    import signal
+
+    home = tmp_path / "home"
+    first = deploy_servers(home)
+    client = first.client()
+    r = deploy(client, "reborn", script=tagged_script("r"))
+    assert wait_operation(client, r.json()["operation"]["id"])["state"] == "Succeeded"
+    (pid,) = replica_pids(home)
+    first.kill()
+    os.kill(pid, signal.SIGKILL)  # the machine lost everything but the store
+    wait_until(lambda: not replica_pids(home), 10, "the replica to die")
+    if lose_run_dir:  # the driver's own records are gone too: the store alone brings it back
+        shutil.rmtree(home / "replicas")
+    second = deploy_servers(home)
+    client = second.client()
+
+    def serving() -> bool:
+        service = client.get(f"{WS}/services/reborn").json()
+        return service["state"] == "Healthy" and bool(replica_pids(home))
+
+    wait_until(serving, 60, "the service to be Healthy again")
+    uri = client.get(f"{WS}/services/reborn").json()["scoringUri"]
+    wait_until(lambda: httpx.post(uri, content=b"{}", timeout=10).status_code == 200, 30, "answers")
+    delete_and_wait(client, "reborn")
+    wait_until(lambda: not replica_pids(home), 30, "no replica left")
