@@ -191,3 +191,11 @@ def test_snapshot_paths_that_collide_with_the_app_root_layout_are_400(
         )
         assert r.status_code == 400, (extra, r.status_code, r.text)
         assert "sourceSnapshot" in r.json()["message"]
+
+
+def test_stored_blobs_are_read_only(server: ServerProcess) -> None:
+    c = server.client()
+    data = os.urandom(100)
+    assert c.put(f"{WS}/blobs/{sha(data)}", content=data).status_code == 201
+    blob = _artifacts(server) / "blobs" / "sha256" / sha(data)[:2] / sha(data)[2:]
+    assert blob.stat().st_mode & 0o222 == 0, oct(blob.stat().st_mode)

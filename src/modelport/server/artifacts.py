@@ -80,6 +80,9 @@ class ArtifactStore:
     def _publish(self, tmp: Path, sha256: str) -> None:
         final = self.path(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
+        # Read-only: model files are hard links of blobs in app roots, and a replica (not running
+        # as root) that opens its model for writing must not change the blob for everyone.
+        os.chmod(tmp, 0o444)
         os.replace(tmp, final)
         _fsync_dir(final.parent)
 
