@@ -1,0 +1,51 @@
+"""An entry script must not be able to change a stored model blob through its model folder:
+model files in an app root are hard links of content-addressed blobs shared by every model (and
+workspace) with the same bytes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ServerFactory
+from tests.e2e.deploy_support import WS, deploy, deployed, register_model, start_deploy_server
+from tests.security.support import blob_problems
+
+WRITER = """
+import os
+
+def init():
+    path = os.path.join(os.environ["AZUREML_MODEL_DIR"], "w.bin")
+    try:
+        with open(path, "r+b") as f:
+            f.write(b"EVIL")
+    except OSError:
+        pass  # refused: what we want
+
+def run(raw):
+    return 1
+"""
+
+
+@pytest.mark.xfail(
+    os.geteuid() == 0,
+    reason="known defect: replicas run as the server's user; as root they can write through the "
+    "hard link into the artifact store (blobs are 0444, which stops non-root replicas only)",
+    strict=False,
+)
+def test_entry_script_writing_its_model_file_does_not_change_the_blob(
+    server_factory: ServerFactory, tmp_path: Path
+) -> None:
+    server = start_deploy_server(server_factory, tmp_path / "home")
+    c = server.client()
+    register_model(c, "victim", "w.bin", b"original weights")
+    try:
+        svc = deployed(c, deploy(c, "writer", models=["victim:1"], script=WRITER))
+        assert svc["state"] == "Healthy", svc
+        assert blob_problems(server.home / "artifacts") == []
+        files = c.get(f"{WS}/models/victim/versions/1").json()["files"]
+        assert c.get(f"{WS}/blobs/{files[0]['sha256']}").content == b"original weights"
+    finally:
+        c.delete(f"{WS}/services/writer")
