@@ -26,6 +26,7 @@ __all__ = ["ServerInfo", "ensure_running", "start", "status", "stop"]
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
+STATUS_TIMEOUT = 10.0
 
 
 def _alive(pid: int) -> bool:
@@ -53,9 +54,28 @@ def _healthy(url: str, timeout: float = 2.0) -> bool:
 def status(home: Path) -> ServerInfo | None:
     """The running server of ``home``, or None when none runs (or ``server.json`` is stale)."""
     info = read_info(home)
-    if info is None or not _alive(info.pid) or not _healthy(info.url):
+    if info is None or not _alive(info.pid) or not _is_server_process(info.pid):
         return None
-    return info
+    # A live server process that is slow to answer (a loaded machine) is still the server: give
+    # it a few seconds rather than start a second one on the same home.
+    deadline = time.monotonic() + STATUS_TIMEOUT
+    while True:
+        if _healthy(info.url):
+            return info
+        if time.monotonic() > deadline or not _alive(info.pid):
+            return None
+        time.sleep(0.1)
+
+
+def _is_server_process(pid: int) -> bool:
+    """False when the pid was reused by something else (Linux; assume True elsewhere)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()
+    except OSError:
+        return True
+    return b"modelport" in cmdline
 
 
 def start(
