@@ -30,7 +30,16 @@ from modelport.server.store import models, paging, runs, workspaces
 from modelport.server.store.base import iso
 
 router = APIRouter(tags=["models"])
-_SERVER_USER = getpass.getuser()
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return None
+
+
+_SERVER_USER = _os_user()
 
 
 class ModelCreate(Input):
