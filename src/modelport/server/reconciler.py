@@ -104,7 +104,7 @@ class Reconciler:
         def work() -> None:
             try:
                 rollout.run_operation(self.dctx, ids, self.alive)
-            except rollout._Interrupted:
+            except rollout.Interrupted:
                 pass
             except Exception:
                 _log.exception("operation %s failed unexpectedly", op_id)
@@ -122,7 +122,7 @@ class Reconciler:
             "InternalError", "the deployment failed inside the server; see the server log"
         )
         try:
-            rollout._finish_failure(self.dctx, ids, self._target(ids), failure, lambda _l: None)
+            rollout.finish_failure(self.dctx, ids, self._target(ids), failure, lambda _l: None)
         except Exception:
             _log.exception("recording the failure of operation %s failed", ids.op_id)
 

@@ -95,7 +95,7 @@ def _rollout(dctx: DeployContext, ids: Ids, alive: Callable[[], bool]) -> None:
         _finish_success(dctx, ids, number, log)
         return
     if rev.status == REV_FAILED:
-        _finish_failure(dctx, ids, number, None, log)
+        finish_failure(dctx, ids, number, None, log)
         return
     log(f"{op.kind} operation {op.id}: revision {number} of service {name}")
     try:
@@ -103,7 +103,7 @@ def _rollout(dctx: DeployContext, ids: Ids, alive: Callable[[], bool]) -> None:
         _start_and_wait(dctx, ids, plan, log, alive)
     except StepFailed as failure:
         log(f"{failure.code}: {failure.message}")
-        _finish_failure(dctx, ids, number, failure, log)
+        finish_failure(dctx, ids, number, failure, log)
         return
     _finish_success(dctx, ids, number, log)
 
@@ -204,7 +204,7 @@ def prepare(
     )
 
 
-class _Interrupted(BaseException):
+class Interrupted(BaseException):
     """The server is stopping: leave the operation Running for the next start to resume."""
 
 
@@ -263,7 +263,7 @@ def _start_and_wait(
                 obs.log_lines,
             )
         if not alive():
-            raise _Interrupted()
+            raise Interrupted()
         time.sleep(POLL_S)
 
 
@@ -301,7 +301,7 @@ def _finish_success(dctx: DeployContext, ids: Ids, number: int, log: Callable[[s
     log(f"Service {name} is Healthy on revision {number}; operation Succeeded.")
 
 
-def _finish_failure(
+def finish_failure(
     dctx: DeployContext,
     ids: Ids,
     number: int,
