@@ -81,3 +81,21 @@ def test_symlink_out_of_a_source_directory_is_refused(tmp_path: Path) -> None:
     (src / "keys").symlink_to(tmp_path / "outside", target_is_directory=True)
     with pytest.raises(UserError, match="outside the source directory"):
         source_files(src)
+
+
+@pytest.mark.parametrize(
+    "bad", ["../evil.bin", "root/../../evil.bin", "root/sub/../../../evil.bin", "root/../.."]
+)
+def test_download_refuses_paths_that_leave_the_target_folder(
+    ws: Workspace, tmp_path: Path, bad: str
+) -> None:
+    # The server never stores such paths; a hostile or broken server must still not make the
+    # SDK write outside the target folder. (An absolute path is joined as a relative one.)
+    from modelport.sdk._model_files import download
+
+    target = tmp_path / "target"
+    target.mkdir()
+    entries = [{"path": bad, "sha256": "0" * 64, "size": 1}]
+    with pytest.raises(UserError, match="outside"):
+        download(ws._client, ws.name, entries, "root", target, exist_ok=False)
+    assert not (tmp_path / "evil.bin").exists()
