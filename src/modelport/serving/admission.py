@@ -37,6 +37,10 @@ class Admission:
         timer = loop.call_later(self.max_wait, _expire, fut)
         try:
             await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                self.release()  # the slot was handed to us just as we were cancelled: pass it on
+            raise
         except TimeoutError:
             self.metrics.rejected["queue_timeout"] += 1
             raise Overloaded(
