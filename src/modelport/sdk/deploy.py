@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from modelport.sdk.webservice import Webservice
     from modelport.sdk.workspace import Workspace
 
-ModelRef = "Model | str"
-
 
 def deploy(
     workspace: Workspace,

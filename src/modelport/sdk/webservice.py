@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["OperationTimeout", "Webservice", "WebserviceException"]
 
-FINAL_STATES = ("Healthy", "Failed")
-
 
 class Webservice(ServiceAuth):
     """A web service in a workspace: ``Webservice(ws, "name")`` or ``Webservice.list(ws)``."""
