@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,15 +28,10 @@ def local_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
         monkeypatch.delenv(var)
     monkeypatch.setenv("MODELPORT_HOME", str(home))
     yield home
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
-    env["MODELPORT_HOME"] = str(home)
-    subprocess.run(
-        [sys.executable, "-m", "modelport.cli.main", "server", "stop"],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    # In this process: the server the SDK started is our child, and only we can reap it.
+    from modelport.server import daemon
+
+    daemon.stop(home)
     kill_leftovers(home)
 
 
