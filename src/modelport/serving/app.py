@@ -340,9 +340,13 @@ class App:
             if state.batcher is not None:
                 result, exec_s = await state.batcher.submit(kwargs[script.params[0].name], rid)
             else:
-                assert state.runner is not None
-                await self.admission.acquire()
-                result, exec_s = await state.runner.invoke(rid, (), kwargs)
+                runner = state.runner
+                assert runner is not None
+                if runner.is_async:
+                    await self.admission.acquire()
+                    result, exec_s = await runner.invoke(rid, (), kwargs)
+                else:
+                    result, exec_s = await runner.invoke_queued(rid, kwargs, self.admission)
         except Overloaded as exc:
             return await self._fail(send, 503, out, str(exc)), rid, 0.0
         except ScoringTimeout as exc:

@@ -1,7 +1,7 @@
 """Calling run(): async on the loop, plain functions on a bounded pool of threads, with the timeout.
 
-The run() slot taken by admission control is given back when the call has really ended: a thread
-that outlives its timeout keeps its slot until run() returns, so the limit stays honest.
+A slot is given back when the call has really ended: a thread that outlives its timeout keeps
+its slot until run() returns, so the limit stays honest.
 The threads take work from one ``queue.SimpleQueue`` and answer with ``call_soon_threadsafe``:
 half the cost of ``run_in_executor`` (profiling showed the executor's futures on the hot path).
 """
@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from modelport.serving.admission import Admission, Overloaded
 from modelport.serving.logs import REQUEST_ID
 
 Done = Callable[[bool, Any, float], None]
@@ -26,21 +27,16 @@ class ScoringTimeout(Exception):
         super().__init__(f"Scoring timeout after {timeout_ms} ms")
 
 
-class RunThreads:
-    """Daemon threads calling run(); a hung run() cannot keep the process alive at exit."""
+class Job:
+    """One run() call waiting in (or taken from) the threads' queue.
 
-    def __init__(self, n: int, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.queue: queue.SimpleQueue[
-            tuple[str, Callable[..., Any], tuple[Any, ...], dict[str, Any], Done] | None
-        ] = queue.SimpleQueue()
-        self.threads = [
-            threading.Thread(target=self._work, name=f"run-{i}", daemon=True) for i in range(n)
-        ]
-        for t in self.threads:
-            t.start()
+    ``token`` is popped exactly once, by whoever comes first: the thread that starts the call, or
+    the loop giving up after the queue wait (list.pop is atomic under the GIL).
+    """
 
-    def submit(
+    __slots__ = ("args", "done", "fn", "kwargs", "rid", "t0", "timer", "token")
+
+    def __init__(
         self,
         rid: str,
         fn: Callable[..., Any],
@@ -48,21 +44,50 @@ class RunThreads:
         kwargs: dict[str, Any],
         done: Done,
     ) -> None:
-        self.queue.put((rid, fn, args, kwargs, done))
+        self.rid, self.fn, self.args, self.kwargs, self.done = rid, fn, args, kwargs, done
+        self.token = [True]
+        self.t0 = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class RunThreads:
+    """Daemon threads calling run(); a hung run() cannot keep the process alive at exit.
+
+    Waiting requests queue here, not on the event loop: a busy thread takes the next call
+    without a round trip through the loop, so under load there are no thread switches between
+    calls (profiling showed the loop/thread ping-pong as the cost that grows on a busy host).
+    """
+
+    def __init__(self, n: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.threads = [
+            threading.Thread(target=self._work, name=f"run-{i}", daemon=True) for i in range(n)
+        ]
+        for t in self.threads:
+            t.start()
+
+    def submit(self, job: Job) -> None:
+        self.queue.put(job)
 
     def _work(self) -> None:
         get = self.queue.get
         call_soon = self.loop.call_soon_threadsafe
         perf = time.perf_counter
         while True:
-            item = get()
-            if item is None:
+            job = get()
+            if job is None:
                 return
-            rid, fn, args, kwargs, done = item
-            token = REQUEST_ID.set(rid)
-            t0 = perf()
+            job.t0 = perf()
             try:
-                result = fn(*args, **kwargs)
+                job.token.pop()
+            except IndexError:
+                continue  # the request stopped waiting (503) before a thread was free
+            done = job.done
+            token = REQUEST_ID.set(job.rid)
+            t0 = job.t0
+            try:
+                result = job.fn(*job.args, **job.kwargs)
                 ok = True
             except (
                 BaseException
@@ -103,6 +128,7 @@ class Runner:
         self.timeout = timeout_ms / 1000.0
         self.release = release
         self.on_run_time = on_run_time
+        self.outstanding = 0  # invoke_queued calls submitted and not finished (or given up)
 
     async def invoke(
         self, rid: str, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -118,12 +144,94 @@ class Runner:
         def done(ok: bool, result: Any, seconds: float) -> None:
             self._finish(ok, result, seconds, waiter)
 
-        self.threads.submit(rid, self.fn, args, kwargs, done)
+        self.threads.submit(Job(rid, self.fn, args, kwargs, done))
         timer = loop.call_later(self.timeout, _expire, waiter, self.timeout_ms)
         try:
             return await waiter
         finally:
             timer.cancel()
+
+    async def invoke_queued(
+        self, rid: str, kwargs: dict[str, Any], admission: Admission
+    ) -> tuple[Any, float]:
+        """A plain run() under admission control: the threads are the slots, the queue is theirs.
+
+        503 when the queue already holds ``max_queue`` calls or none of the threads takes the call
+        within ``max_wait``; 504 when the call runs longer than the scoring timeout (the thread
+        stays busy, so the limit stays honest).
+        """
+        loop = asyncio.get_running_loop()
+        if self.threads is None:
+            self.threads = RunThreads(self.n_threads, loop)
+        metrics = admission.metrics
+        if self.outstanding - self.n_threads >= admission.max_queue:
+            metrics.rejected["queue_full"] += 1
+            raise Overloaded(f"The request queue is full ({admission.max_queue} requests waiting).")
+        waiter: asyncio.Future[tuple[Any, float]] = loop.create_future()
+
+        def done(ok: bool, result: Any, seconds: float) -> None:
+            self.outstanding -= 1
+            metrics.queue_depth = max(0, self.outstanding - self.n_threads)
+            if job.timer is not None:
+                job.timer.cancel()
+            self._finish(ok, result, seconds, waiter, release=False)
+
+        job = Job(rid, self.fn, (), kwargs, done)
+        self.outstanding += 1
+        metrics.queue_depth = max(0, self.outstanding - self.n_threads)
+        self.threads.submit(job)
+        submitted = time.perf_counter()
+        job.timer = loop.call_later(
+            min(admission.max_wait, self.timeout), self._watch, job, waiter, submitted, admission
+        )
+        try:
+            return await waiter
+        finally:
+            if job.timer is not None:
+                job.timer.cancel()
+
+    def _watch(
+        self,
+        job: Job,
+        waiter: asyncio.Future[tuple[Any, float]],
+        submitted: float,
+        admission: Admission,
+    ) -> None:
+        """Timer: give up waiting for a thread (503), or time the running call out (504)."""
+        if waiter.done():
+            return
+        loop = asyncio.get_running_loop()
+        now = time.perf_counter()
+        if job.token:
+            waited = now - submitted
+            if waited < admission.max_wait:
+                job.timer = loop.call_later(
+                    min(admission.max_wait - waited, self.timeout),
+                    self._watch,
+                    job,
+                    waiter,
+                    submitted,
+                    admission,
+                )
+                return
+            try:
+                job.token.pop()
+            except IndexError:
+                pass  # a thread took it this very moment: it is running now
+            else:
+                self.outstanding -= 1
+                admission.metrics.queue_depth = max(0, self.outstanding - self.n_threads)
+                admission.metrics.rejected["queue_timeout"] += 1
+                waiter.set_exception(Overloaded(
+                    f"The request waited {round(admission.max_wait * 1000)} ms for a free slot "
+                    f"({self.n_threads} concurrent requests allowed); try again later."
+                ))  # fmt: skip
+                return
+        remaining = job.t0 + self.timeout - now
+        if remaining <= 0:
+            _expire(waiter, self.timeout_ms)
+        else:
+            job.timer = loop.call_later(remaining, self._watch, job, waiter, submitted, admission)
 
     async def _invoke_async(
         self, rid: str, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -158,9 +266,15 @@ class Runner:
         return result, seconds
 
     def _finish(
-        self, ok: bool, result: Any, seconds: float, waiter: asyncio.Future[tuple[Any, float]]
+        self,
+        ok: bool,
+        result: Any,
+        seconds: float,
+        waiter: asyncio.Future[tuple[Any, float]],
+        release: bool = True,
     ) -> None:
-        self.release()
+        if release:
+            self.release()
         if ok:
             self.on_run_time(seconds)
             if not waiter.done():

@@ -149,7 +149,9 @@ class Worker:
         self.state.swagger = SwaggerDocs(
             script, dirs, s.service_name, s.service_version, s.service_path_prefix
         )
-        runner = Runner(script.run, script.is_async, s.threads, s.scoring_timeout_ms, self.admission.release,
+        # unbatched, the run threads are the concurrency slots; batched, they run whole batches
+        threads = s.threads if script.batch else s.max_concurrent_requests
+        runner = Runner(script.run, script.is_async, threads, s.scoring_timeout_ms, self.admission.release,
                         self.metrics.run_time.observe)  # fmt: skip
         self.state.runner = runner
         if script.batch is not None:
