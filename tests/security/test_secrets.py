@@ -186,3 +186,17 @@ def _replica_pids(home: Path) -> list[int]:
     from tests.e2e.deploy_support import replica_pids
 
     return replica_pids(home)
+
+
+def test_config_errors_do_not_echo_a_key_value() -> None:
+    import pytest
+
+    from modelport.specs import ConfigError, parse_deployment_config
+
+    secret = "my-secret-key-123"
+    for value in ([secret], {"k": secret}, [secret, 1], " " * 3):
+        config = {"computeType": "local", "authEnabled": True, "keys": {"primaryKey": value}}
+        with pytest.raises(ConfigError) as info:
+            parse_deployment_config(config, "deploymentconfig.json")
+        assert "keys.primaryKey" in str(info.value)
+        assert secret not in str(info.value), str(info.value)

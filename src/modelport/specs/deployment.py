@@ -250,7 +250,9 @@ def _finish(
 
 
 def _check_value(spec: Field, raw: Any, label: str, problems: list[str]) -> Any:
-    bad = f"{label} must be {spec.allowed()} (got {raw!r})"
+    # A secret (a key) is never echoed: error messages reach terminals, CI logs and server logs.
+    shown = "a value that is not shown because it is secret" if spec.secret else repr(raw)
+    bad = f"{label} must be {spec.allowed()} (got {shown})"
     if spec.type is bool:
         if not isinstance(raw, bool):
             problems.append(bad)
