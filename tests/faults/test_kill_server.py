@@ -193,6 +193,7 @@ factory_servers: list[ServerProcess] = []
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 20 server restarts: each one is seconds of imports on a busy box
 def test_kill_9_at_seeded_points_loses_nothing(
     server_factory: ServerFactory, tmp_path: Path
 ) -> None:
