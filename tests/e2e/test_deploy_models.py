@@ -145,3 +145,23 @@ def test_replica_that_keeps_crashing_turns_the_service_failed(server: ServerProc
     assert any("second start" in line for line in failed["error"]["details"]), failed["error"]
     delete_and_wait(client, "crashy")
     wait_until(lambda: not replica_pids(server.home), 30, "no replica left")
+
+
+def test_aci_service_runs_with_its_limits_reported(server: ServerProcess) -> None:
+    client = server.client()
+    config = {"computeType": "ACI", "containerResourceRequirements": {"cpu": 1, "memoryInGB": 1}}
+    service = deployed(
+        client,
+        deploy(client, "aci-svc", script="def init(): pass\ndef run(x): return 'aci'\n",
+               config=config),
+    )  # fmt: skip
+    assert service["state"] == "Healthy", service
+    assert service["computeType"] == "ACI"
+    (replica,) = service["replicas"]
+    assert replica["ready"] and replica["limits"], replica
+    assert (
+        client.get(f"{WS}/services", params={"computeType": "aci"}).json()["value"][0]["name"]
+        == "aci-svc"
+    )
+    assert httpx.post(service["scoringUri"], content=b"{}", timeout=10).json() == "aci"
+    delete_and_wait(client, "aci-svc")

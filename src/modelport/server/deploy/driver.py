@@ -160,7 +160,14 @@ class DriverAdapter:
     def replicas(self, service: Service) -> list[dict[str, Any]]:
         observed = self.driver.observe(service_key(service.workspace, service.name), log_lines=0)
         return [
-            {"pid": r.pid, "revision": r.revision, "ready": r.ready, "restarts": r.restarts}
+            {
+                "pid": r.pid,
+                "revision": r.revision,
+                "ready": r.ready,
+                "restarts": r.restarts,
+                # how cpu/memory limits are enforced (cgroup v2, affinity + rlimit, none)
+                "limits": r.limits.describe() if r.limits is not None else None,
+            }
             for rev in observed.revisions
             for r in rev.replicas
         ]
