@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -123,6 +124,7 @@ def main() -> int:
         }
     finally:
         daemon.stop(home)
+        shutil.rmtree(home, ignore_errors=True)
     print(json.dumps(result, indent=2))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
