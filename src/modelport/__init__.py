@@ -26,13 +26,14 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modelport.sdk.environment import Environment
-    from modelport.sdk.inference_config import InferenceConfig
-    from modelport.sdk.model import Model
-    from modelport.sdk.run import Experiment, Run
-    from modelport.sdk.webservice import Webservice
-    from modelport.sdk.workspace import Workspace
-    from modelport.serving.batching import batch
+    from modelport.sdk.environment import Environment as Environment
+    from modelport.sdk.inference_config import InferenceConfig as InferenceConfig
+    from modelport.sdk.model import Model as Model
+    from modelport.sdk.run import Experiment as Experiment
+    from modelport.sdk.run import Run as Run
+    from modelport.sdk.webservice import Webservice as Webservice
+    from modelport.sdk.workspace import Workspace as Workspace
+    from modelport.serving.batching import batch as batch
 
 
 def __getattr__(name: str) -> Any:
