@@ -234,3 +234,33 @@ def test_bad_option_value_exits_2(tmp_path: Path) -> None:
     )
     assert wait_exit(s) == 2
     assert "MODELPORT_MAX_CONCURRENT_REQUESTS" in s.log()
+
+
+def test_health_port_says_draining_after_sigterm(tmp_path: Path) -> None:
+    write_script(tmp_path, QUICK)
+    health = free_port()
+    s = launch(
+        tmp_path,
+        "--entry-script",
+        "score.py",
+        "--health-port",
+        str(health),
+        env={"MODELPORT_DRAIN_GRACE": "3"},
+    )
+    try:
+        s.wait_ready(port=health)
+        s.wait_ready()
+        with httpx.Client(base_url=s.url) as keep_alive:
+            assert keep_alive.post("/score", content=b"{}").status_code == 200
+            os.kill(s.proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while (r := httpx.get(f"http://127.0.0.1:{health}/")).status_code == 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            assert (r.status_code, r.text) == (503, "Draining")
+            last = keep_alive.post("/score", content=b"{}")
+            assert last.status_code == 200
+            assert last.headers["connection"] == "close"
+        assert s.proc.wait(15) == 0
+    finally:
+        s.stop()

@@ -64,7 +64,8 @@ class Worker:
         self.admission = Admission(settings.max_concurrent_requests, settings.max_queue_wait_ms / 1000,
                                    settings.max_queue_length, self.metrics)  # fmt: skip
         self.server_state = ServerState()
-        self.servers: list[asyncio.AbstractServer] = []
+        self.servers: list[asyncio.AbstractServer] = []  # the shared port's listeners
+        self.health_server: asyncio.AbstractServer | None = None
         self.stop = asyncio.Event()
 
     def _factory(self, app: App) -> Any:
@@ -87,8 +88,9 @@ class Worker:
         deferred = main_sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 0
         if health_sock is not None:
             health_app = App(self.s, self.state, self.metrics, self.admission, None, role="health")
-            self.servers.append(
-                await loop.create_server(self._factory(health_app), sock=health_sock, backlog=256)
+            # kept open while draining, so the driver sees 503 Draining there
+            self.health_server = await loop.create_server(
+                self._factory(health_app), sock=health_sock, backlog=256
             )
         if not deferred:
             self.servers.append(
