@@ -322,3 +322,55 @@ def test_sdk_run_fetches_a_key_or_token_on_401(
     assert primary and secondary and primary != secondary
     token, refresh_by = Webservice(ws, "dp-tokened").get_token()
     assert token.count(".") == 2 and refresh_by.timestamp() > time.time()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_inference_server_tls_12_minimum_and_clear_exit_on_a_bad_key(tmp_path: Path) -> None:
+    """The replica side of TLS, standalone (what a TLS deployment will start)."""
+    import subprocess
+    import sys
+
+    cert, key = _self_signed(tmp_path / "tls")
+    other_cert, _ = _self_signed(tmp_path / "other")
+    (tmp_path / "score.py").write_text("def init():\n    pass\n\ndef run(raw):\n    return 'ok'\n")
+    base = [sys.executable, "-m", "modelport.serving", "--entry-script", "score.py",
+            "--source-dir", str(tmp_path), "--host", "127.0.0.1"]  # fmt: skip
+    bad = subprocess.run(
+        [*base, "--port", str(_free_port()), "--tls-cert", str(other_cert), "--tls-key", str(key)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 4, (bad.returncode, bad.stderr[-2000:])
+    assert "Traceback" not in bad.stderr and ("TLS" in bad.stderr or "tls" in bad.stderr)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*base, "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if httpx.get(f"https://127.0.0.1:{port}/", verify=str(cert)).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the TLS server never answered"
+            time.sleep(0.1)  # poll interval, bounded by the deadline
+        r = httpx.post(f"https://127.0.0.1:{port}/score", content=b"{}", verify=str(cert))
+        assert r.status_code == 200, r.text
+        assert _tls_refused("127.0.0.1", port, ssl.TLSVersion.TLSv1_1)
+        assert _tls_refused("127.0.0.1", port, ssl.TLSVersion.TLSv1)
+        assert not _tls_refused("127.0.0.1", port, ssl.TLSVersion.TLSv1_2)
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=5)  # no plain HTTP on that port
+    finally:
+        proc.terminate()
+        proc.wait(30)
