@@ -11,7 +11,6 @@ usage: python bench/serving/app_overhead.py [-n 20000] [--async-run]
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
@@ -27,12 +26,22 @@ from modelport.serving.metrics import Metrics
 from modelport.serving.runner import Runner
 
 BODY = b'{"data": [[0.0, 1.0, 2.0]]}'
-HEADERS = [(b"host", b"127.0.0.1:5001"), (b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+HEADERS = [
+    (b"host", b"127.0.0.1:5001"),
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(BODY)).encode()),
+]
 
 
 async def bare(scope, receive, send):  # type: ignore[no-untyped-def]
     await receive()
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json"), (b"content-length", b"3")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"3")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"[0]"})
 
 
@@ -40,14 +49,20 @@ def make_app(async_run: bool) -> App:
     d = tempfile.mkdtemp()
     path = os.path.join(d, "score.py")
     with open(path, "w") as f:
-        f.write("def init():\n    pass\n\n" + ("async " if async_run else "") + "def run(raw):\n    return [0]\n")
+        f.write(
+            "def init():\n    pass\n\n"
+            + ("async " if async_run else "")
+            + "def run(raw):\n    return [0]\n"
+        )
     s = settings.resolve({}, environ={})
     metrics = Metrics()
     admission = Admission(1, 0.5, 1000, metrics)
     state = State()
     script = entry_script.load(path)
     state.script = script
-    state.runner = Runner(script.run, script.is_async, 1, 60_000, admission.release, metrics.run_time.observe)
+    state.runner = Runner(
+        script.run, script.is_async, 1, 60_000, admission.release, metrics.run_time.observe
+    )
     state.ready = True
     return App(s, state, metrics, admission)
 
@@ -75,15 +90,20 @@ async def drive(app, n: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("-n", type=int, default=20000)
     ap.add_argument("--async-run", action="store_true")
     a = ap.parse_args()
     app = make_app(a.async_run)
     b = uvloop.run(drive(bare, a.n))
     m = uvloop.run(drive(app, a.n))
-    print(f"bare ASGI app {b:.1f} us/request; modelport App ({'async' if a.async_run else 'thread'} run) "
-          f"{m:.1f} us/request; modelport's own cost {m - b:.1f} us/request", file=sys.stdout)
+    print(
+        f"bare ASGI app {b:.1f} us/request; modelport App ({'async' if a.async_run else 'thread'} run) "
+        f"{m:.1f} us/request; modelport's own cost {m - b:.1f} us/request",
+        file=sys.stdout,
+    )
 
 
 if __name__ == "__main__":

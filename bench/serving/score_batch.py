@@ -13,7 +13,9 @@ model = None
 
 def init():
     global model
-    path = os.environ.get("BENCH_MODEL_PATH") or os.path.join(os.environ.get("AZUREML_MODEL_DIR", "."), "model.joblib")
+    path = os.environ.get("BENCH_MODEL_PATH") or os.path.join(
+        os.environ.get("AZUREML_MODEL_DIR", "."), "model.joblib"
+    )
     model = joblib.load(path)
 
 
