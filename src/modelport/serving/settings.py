@@ -84,7 +84,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", "--max-body-bytes", ("MODELPORT_MAX_BODY_BYTES",), int, 100 * 1024 * 1024,
             "Larger request bodies get 413 without being read into memory.", "BYTES"),
     Setting("threads", "--threads", ("MODELPORT_THREADS",), int, None,
-            "Threads running a plain (non-async) run(). Default: --max-concurrent-requests.", "N"),
+            "Threads running a @modelport.batch plain run() (batches in parallel). Default: "
+            "--max-concurrent-requests. An unbatched plain run() always has one thread per allowed "
+            "concurrent request.", "N"),
     Setting("graceful_timeout", "--graceful-timeout", ("MODELPORT_GRACEFUL_TIMEOUT",), float, 10.0,
             "On SIGTERM, exit at the latest this many seconds later (in-flight requests finish first).",
             "SECONDS"),
