@@ -208,6 +208,12 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def _ssl_value(path: Path) -> str:
+    """What the REST API takes for sslCertificate/sslKey: a path on the server's machine (the
+    SDK and CLI read v1 file names client-side; tests and server share one machine)."""
+    return str(path)
+
+
 def _tls_refused(host: str, port: int, version: ssl.TLSVersion) -> bool:
     import socket
 
@@ -234,7 +240,7 @@ def test_service_tls_https_uri_tls12_minimum_and_bad_cert_fails_clearly(
     svc = _service(
         server,
         "dp-tls",
-        {"sslEnabled": True, "sslCertificate": str(cert), "sslKey": str(key)},
+        {"sslEnabled": True, "sslCertificate": _ssl_value(cert), "sslKey": _ssl_value(key)},
     )
     if svc.get("state") == "Healthy" and str(svc.get("scoringUri", "")).startswith("http://"):
         pytest.xfail(
@@ -251,23 +257,23 @@ def test_service_tls_https_uri_tls12_minimum_and_bad_cert_fails_clearly(
     assert _tls_refused(host, port, ssl.TLSVersion.TLSv1_1)
     assert _tls_refused(host, port, ssl.TLSVersion.TLSv1)
     assert not _tls_refused(host, port, ssl.TLSVersion.TLSv1_2)
-    # a key that does not match the certificate: the deployment fails with a clear cause
+    # a key that does not match its certificate, or a file that is no certificate: refused at
+    # once (400) or a Failed deployment with the typed cause, never a crash or a Healthy service
     other_cert, _ = _self_signed(tmp_path / "other")
-    bad = _service(
-        server,
-        "dp-tls-bad",
-        {"sslEnabled": True, "sslCertificate": str(other_cert), "sslKey": str(key)},
-    )
-    assert bad["state"] == "Failed", bad
-    assert bad["error"]["code"] == "TlsConfigurationFailed", bad["error"]
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate")
-    worse = _service(
-        server,
-        "dp-tls-garbage",
-        {"sslEnabled": True, "sslCertificate": str(garbage), "sslKey": str(key)},
-    )
-    assert worse["state"] == "Failed" and worse["error"]["code"] == "TlsConfigurationFailed"
+    c = server.client()
+    for name, cert_file in (("dp-tls-bad", other_cert), ("dp-tls-garbage", garbage)):
+        config = {"computeType": "local", "sslEnabled": True,
+                  "sslCertificate": _ssl_value(cert_file), "sslKey": _ssl_value(key)}  # fmt: skip
+        r = deploy(c, name, script=tagged_script(name), config=config)
+        if r.status_code == 400:
+            assert "ssl" in r.text.lower() or "tls" in r.text.lower() or "cert" in r.text, r.text
+            continue
+        failed = deployed(c, r)
+        assert failed["state"] == "Failed", failed
+        assert failed["error"]["code"] == "TlsConfigurationFailed", failed["error"]
+        assert failed["error"]["message"], failed["error"]
 
 
 def test_workspace_server_serves_https_with_tls_cert_and_key(tmp_path: Path) -> None:
