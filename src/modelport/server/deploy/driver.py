@@ -6,6 +6,7 @@ deployment configuration to a ReplicaSetSpec and the driver's reports to what th
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from modelport.server.store.services import Service
+    from modelport.specs.deployment import DeploymentConfig
     from modelport.targets.base import ObservedRevision, ReplicaSetSpec, TargetDriver
 
 # Causes that only mean "not yet": the rollout keeps waiting (Unschedulable has its own timeout).
@@ -33,61 +35,49 @@ class ReplicaPlan:
     env: dict[str, str]
     config: dict[str, Any]  # the revision's deployment config JSON (v1 camelCase)
     auth_file: str | None = None
+    tls_cert: str | None = None  # PEM files written for this revision when sslEnabled
+    tls_key: str | None = None
 
     @property
     def key(self) -> str:
         return service_key(self.workspace, self.service)
 
     @property
+    def deployment_config(self) -> DeploymentConfig:
+        from modelport.specs.deployment import DeploymentConfig
+
+        return DeploymentConfig.from_json(self.config)
+
+    @property
     def replicas(self) -> int:
-        return int(self.config.get("numReplicas") or 1)
+        return int(self.deployment_config.num_replicas)
 
     @property
     def initial_delay(self) -> float:
-        probe = self.config.get("livenessProbeRequirements") or {}
-        return float(probe.get("initialDelaySeconds") or 0)
+        return float(self.deployment_config.initial_delay_seconds)
 
     def spec(self) -> ReplicaSetSpec:
-        from modelport.targets.base import LivenessProbe, ReplicaSetSpec
+        """The driver's spec through the one config → target mapping (targets/from_config.py)."""
+        from modelport.targets.from_config import replica_set_spec
 
-        resources = self.config.get("containerResourceRequirements") or {}
-        probe = self.config.get("livenessProbeRequirements") or {}
-        liveness = LivenessProbe(
-            period_seconds=float(probe.get("periodSeconds", 5)),
-            timeout_seconds=float(probe.get("timeoutSeconds", 2)),
-            failure_threshold=int(probe.get("failureThreshold", 3)),
-            success_threshold=int(probe.get("successThreshold", 1)),
-            initial_delay_seconds=float(probe.get("initialDelaySeconds", 0)),
-        )
         argv = ["--entry-script", self.entry_script, "--app-root", self.app_root]
         argv += ["--source-dir", self.app_root]
         if self.env.get("MODELPORT_MODEL_DIR"):
             argv += ["--model-dir", self.env["MODELPORT_MODEL_DIR"]]
-        if self.config.get("maxConcurrentRequestsPerContainer"):
-            argv += [
-                "--max-concurrent-requests",
-                str(self.config["maxConcurrentRequestsPerContainer"]),
-            ]
-        if self.config.get("maxQueueWaitMs"):
-            argv += ["--max-queue-wait-ms", str(self.config["maxQueueWaitMs"])]
-        return ReplicaSetSpec(
+        spec = replica_set_spec(
+            self.deployment_config,
             service=self.key,
             revision=self.revision,
             working_dir=self.app_root,
-            argv=tuple(argv),
-            env=dict(self.env),
-            replicas=self.replicas,
-            port=self.port or None,
+            argv=argv,
+            env=self.env,
             python=self.python,
-            cpu_cores=_float(resources.get("cpu")),
-            memory_gb=_float(resources.get("memoryInGB")),
-            liveness=liveness,
             auth_file=self.auth_file,
+            tls_cert=self.tls_cert,
+            tls_key=self.tls_key,
         )
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
+        # the server allocated the port at create time and keeps it for every revision
+        return dataclasses.replace(spec, port=self.port or None)
 
 
 def service_key(workspace: str, name: str) -> str:
