@@ -127,7 +127,6 @@ def test_ignored_keys_warn_only_when_they_would_matter() -> None:
     assert config.warnings == (
         "appInsightsEnabled is accepted but modelport does not act on it yet",
         "dnsNameLabel is accepted but modelport does not act on it yet",
-        "cname is accepted but modelport does not act on it yet",
     )
     quiet = parse_deployment_config({"computeType": "aci", "appInsightsEnabled": False})
     assert quiet.warnings == ()
@@ -139,16 +138,17 @@ def test_customer_managed_keys_are_refused_rather_than_ignored() -> None:
     assert "keyName: customer-managed key" in message
 
 
-def test_ssl_is_refused_until_tls_is_wired_through_deployments() -> None:
-    message = _error(
+def test_ssl_needs_a_certificate_and_a_key() -> None:
+    on = parse_deployment_config(
         {"computeType": "local", "sslEnabled": True, "sslCertificate": "c.pem", "sslKey": "k.pem"}
     )
+    assert on.ssl_enabled and on.warnings == ()
+    message = _error({"computeType": "aci", "sslEnabled": True, "sslCertificate": "c.pem"})
     assert message == (
-        "deploymentconfig.json: sslEnabled: TLS is not wired through deployments yet; remove "
-        "sslEnabled (or set it to false) and terminate TLS in front of the service"
+        "deploymentconfig.json: sslEnabled is true: set sslCertificate and sslKey (PEM files)"
     )
     off = parse_deployment_config({"computeType": "aci", "sslEnabled": False, "sslKey": "k.pem"})
-    assert off.warnings == ("sslKey is accepted but modelport does not act on it yet",)
+    assert off.warnings == ()
 
 
 def test_key_auth_and_token_auth_are_exclusive() -> None:

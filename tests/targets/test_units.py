@@ -102,7 +102,7 @@ def test_deployment_config_maps_to_serving_env_and_spec() -> None:
     assert (spec.replicas, spec.port, spec.cpu_cores, spec.memory_gb) == (2, 8123, 1.0, 2.0)
     assert spec.env["AZUREML_MODEL_DIR"] == "m" and spec.env["MODELPORT_MAX_QUEUE_WAIT_MS"] == "250"
     assert spec.liveness == LivenessProbe(7, 2, 5, 1, 0)
-    # sslEnabled is refused by the parser until deployments ship certificates; the mapping is ready
+    # the workspace server writes the PEM files and hands their paths over
     tls = DeploymentConfig(
         "local", {"ssl_enabled": True, "ssl_cert_pem_file": "c", "ssl_key_pem_file": "k"}
     )

@@ -382,6 +382,10 @@ def deploy(
     with config_warnings():
         spec = inference_spec(inference_config, entry_script, source_directory)
         config = load_deployment_config(deploy_config) if deploy_config else None
+    if config is not None:
+        from modelport.sdk.deploy import config_json
+
+        config_json(config)  # TLS PEM files named in --dc: a missing one stops before the server
     ws = opts.workspace(ws_name)
     service = sdk_deploy(
         ws,

@@ -166,6 +166,10 @@ def update(
     with config_warnings():
         spec = inference_spec(inference_config, entry_script, source_directory)
         config = load_deployment_config(deploy_config) if deploy_config else None
+    if config is not None:
+        from modelport.sdk.deploy import config_json
+
+        config_json(config)  # TLS PEM files named in --dc: a missing one stops before the server
     service = _service(opts, name)
     service.update(
         models=refs or None,

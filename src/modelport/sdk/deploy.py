@@ -63,13 +63,14 @@ def deploy(
             "computeType picks the target (local or ACI on the workspace server's machine)."
         )
     config = resolve_deployment_config(deployment_config)
+    config_data = config_json(config)  # reads the TLS PEM files: a missing one stops here
     spec = resolve_inference_config(inference_config)
     env = resolve_environment(environment, spec, name)
     refs = model_refs(workspace, models or [], show_output=show_output)
     body: dict[str, Any] = {
         "name": name,
         "models": refs,
-        "deploymentConfig": config.to_json(),
+        "deploymentConfig": config_data,
         "overwrite": bool(overwrite),
     }
     body.update(_source_part(workspace, spec, show_output=show_output))
@@ -253,8 +254,35 @@ def config_change(compute_type: str, config: Any, fields: Mapping[str, Any]) -> 
     if config is not None and fields:
         raise UserError("Give either deployment_config or individual settings, not both.")
     if config is not None:
-        return resolve_deployment_config(config).to_json()
+        return config_json(resolve_deployment_config(config))
     given = {k: v for k, v in fields.items() if v is not None}
     if not given:
         return None
-    return build_from_params(normalize_compute_type(compute_type), given).to_json()
+    return config_json(build_from_params(normalize_compute_type(compute_type), given))
+
+
+# deployment-config JSON key -> what it names, for the TLS files the client reads
+_PEM_KEYS = {"sslCertificate": "certificate", "sslKey": "private key"}
+
+
+def config_json(config: DeploymentConfig) -> dict[str, Any]:
+    """The request's ``deploymentConfig``: TLS file paths replaced by the files' PEM text.
+
+    Paths are relative to the working directory (a configuration file's loader already made
+    them start at its folder); PEM text given inline, or the server's ``stored:`` markers of a
+    service document, are sent as they are.
+    """
+    data = config.to_json()
+    for key, what in _PEM_KEYS.items():
+        value = data.get(key)
+        if not isinstance(value, str) or value.lstrip().startswith(("-----BEGIN", "stored:")):
+            continue
+        path = Path(value).expanduser()
+        try:
+            data[key] = path.read_text(encoding="ascii")
+        except FileNotFoundError:
+            raise UserError(f"{key}: the TLS {what} file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not a PEM text file"
+            raise UserError(f"{key}: cannot read the TLS {what} file {path}: {reason}") from None
+    return data

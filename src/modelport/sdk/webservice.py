@@ -23,6 +23,7 @@ from modelport.sdk._follow import OperationTimeout
 from modelport.sdk._http import seg
 from modelport.sdk._service_auth import ServiceAuth
 from modelport.sdk._service_errors import LOG_TAIL, WebserviceException, operation_failure
+from modelport.sdk._service_tls import verify_for
 
 if TYPE_CHECKING:
     from modelport.sdk.model import Model
@@ -89,6 +90,7 @@ class Webservice(ServiceAuth):
         self.auth_enabled: bool = bool(d.get("authEnabled", False))
         self.token_auth_enabled: bool = bool(d.get("tokenAuthEnabled", False))
         self.ssl_enabled: bool = bool(d.get("sslEnabled", False))
+        self._ssl_certificate: str | None = d.get("sslCertificate")
         self.num_replicas: int | None = d.get("numReplicas")
         self.deployment_config: dict[str, Any] = dict(d.get("deploymentConfig") or {})
         self.environment: dict[str, Any] | None = d.get("environment")
@@ -259,7 +261,8 @@ class Webservice(ServiceAuth):
         else:
             content = json.dumps(input_data)
         headers = {"Content-Type": "application/json"}
-        with httpx.Client(timeout=httpx.Timeout(300.0, connect=5.0)) as http:
+        verify = verify_for(self.scoring_uri, self._ssl_certificate)
+        with httpx.Client(timeout=httpx.Timeout(300.0, connect=5.0), verify=verify) as http:
             response = http.post(self.scoring_uri, content=content, headers=headers)
             if response.status_code == 401:
                 headers["Authorization"] = f"Bearer {self._credential()}"

@@ -90,10 +90,6 @@ _CMK_REFUSED = (
     "customer-managed key encryption is not available in modelport; remove vaultBaseUrl, keyName "
     "and keyVersion (ignoring them would store data encrypted differently than asked)"
 )
-_TLS_REFUSED = (
-    "TLS is not wired through deployments yet; remove sslEnabled (or set it to false) and "
-    "terminate TLS in front of the service"
-)
 _IGN = Support.IGNORED
 
 # fmt: off
@@ -143,17 +139,15 @@ FIELDS: tuple[Field, ...] = (
           "Primary key; generated if absent.", secret=True),
     Field("secondary_key", "keys.secondaryKey", str, _d(None, None, None),
           "Secondary key; generated if absent.", secret=True),
-    # TLS
-    # The inference server and the local driver can serve TLS (--tls-cert/--tls-key), but the
-    # deploy path does not ship certificates to the target yet: flip these three to ACTED then.
+    # TLS: the client reads the PEM files and sends their text; the server stores the key encrypted
     Field("ssl_enabled", "sslEnabled", bool, _d(False, False, False),
-          "Serve HTTPS (TLS 1.2 minimum) with sslCertificate and sslKey.", Support.REFUSED,
-          refused_reason=_TLS_REFUSED),
+          "Serve HTTPS (TLS 1.2 minimum) with sslCertificate and sslKey; scoringUri becomes https://."),
     Field("ssl_cert_pem_file", "sslCertificate", str, _d(None, None, None),
-          "PEM certificate file (full chain).", _IGN),
-    Field("ssl_key_pem_file", "sslKey", str, _d(None, None, None), "PEM private key file.", _IGN,
-          secret=True),
-    Field("ssl_cname", "cname", str, _d(None, None, None), "CNAME for TLS.", _IGN),
+          "PEM certificate file (full chain); a relative path starts at the configuration file's folder."),
+    Field("ssl_key_pem_file", "sslKey", str, _d(None, None, None),
+          "PEM private key file of sslCertificate; stored encrypted, never shown.", secret=True),
+    Field("ssl_cname", "cname", str, _d(None, None, None),
+          "Host name in the https:// scoring URI (else 127.0.0.1); the certificate should name it."),
     # autoscaler (AKS)
     Field("autoscale_enabled", "autoScaler.autoscaleEnabled", bool, _d(aks=None),
           "Autoscaling; true when numReplicas is unset.", _IGN),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -39,7 +40,15 @@ def read_config_file(path: str | os.PathLike[str]) -> Any:
 
 
 def load_deployment_config(path: str | os.PathLike[str]) -> DeploymentConfig:
-    return parse_deployment_config(read_config_file(path), str(path))
+    """Relative ``sslCertificate``/``sslKey`` paths start at the file's folder."""
+    config = parse_deployment_config(read_config_file(path), str(path))
+    folder = Path(path).resolve().parent
+    explicit = dict(config.explicit)
+    for name in ("ssl_cert_pem_file", "ssl_key_pem_file"):
+        value = explicit.get(name)
+        if isinstance(value, str) and not value.lstrip().startswith("-----BEGIN"):
+            explicit[name] = str(folder / Path(value).expanduser())
+    return dataclasses.replace(config, explicit=explicit)
 
 
 def load_inference_config(path: str | os.PathLike[str]) -> InferenceSpec:

@@ -163,7 +163,9 @@ class DriverAdapter:
         ]
 
     def scoring_uri(self, service: Service) -> str:
-        return f"http://127.0.0.1:{service.port}/score"
+        from modelport.server.deploy.tls import scoring_uri
+
+        return scoring_uri(service.deployment_config or {}, service.port)
 
 
 def _observation(rev: ObservedRevision, tail: list[str]) -> Observation:

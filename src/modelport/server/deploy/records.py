@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelport.errors import Conflict, NotFound, UserError
-from modelport.server.deploy import auth
+from modelport.server.deploy import auth, tls
 from modelport.server.deploy.crypto import SecretBox
 from modelport.server.deploy.requests import RevisionPlan, auth_mode, stored_config
 from modelport.server.store.base import utcnow
@@ -86,7 +86,12 @@ def _new_operation(service: Service, kind: str, target: int | None) -> Operation
 
 
 def _add_revision(
-    session: Session, service: Service, number: int, plan: RevisionPlan, config: DeploymentConfig
+    session: Session,
+    service: Service,
+    number: int,
+    plan: RevisionPlan,
+    config: DeploymentConfig,
+    material: tls.TlsMaterial | None,
 ) -> Revision:
     rev = Revision(
         service_id=service.id,
@@ -95,8 +100,10 @@ def _add_revision(
         inference_config=plan.inference_config,
         source_files=plan.source_files,
         environment=plan.environment,
-        deployment_config=stored_config(config),
+        deployment_config=_stored(config, material),
         no_code=plan.no_code,
+        tls_cert=None if material is None else material.cert_pem,
+        tls_key_enc=None if material is None else material.key_enc,
         created_time=utcnow(),
     )
     session.add(rev)
@@ -108,6 +115,18 @@ def _add_revision(
             )
         )
     return rev
+
+
+def _stored(config: DeploymentConfig, material: tls.TlsMaterial | None) -> dict[str, Any]:
+    return tls.stored_config(stored_config(config), material)
+
+
+def _tls(
+    session: Session, service: Service | None, config: DeploymentConfig, box: SecretBox
+) -> tls.TlsMaterial | None:
+    """TLS material of the next revision (the current desired one supplies what is not sent)."""
+    previous = None if service is None else revision(session, service, service.desired_revision)
+    return tls.resolve(config, previous, box)
 
 
 def apply_auth(service: Service, config: DeploymentConfig, box: SecretBox) -> None:
@@ -148,6 +167,7 @@ def create(
             f"Service {name} already exists in workspace {workspace}; "
             "use overwrite=True (--overwrite) to replace it."
         )
+    material = _tls(session, service, config, box)
     now = utcnow()
     if service is None:
         service = Service(
@@ -181,10 +201,10 @@ def create(
         service.tags, service.properties, service.description = tags, properties, description
         if port is not None:
             service.port = port
-    service.deployment_config = stored_config(config)
+    service.deployment_config = _stored(config, material)
     service.updated_time = now
     apply_auth(service, config, box)
-    _add_revision(session, service, number, plan, config)
+    _add_revision(session, service, number, plan, config, material)
     op = _new_operation(service, "Deploy", number)
     session.add(op)
     session.flush()
@@ -226,13 +246,14 @@ def update(
         op.state, op.end_time = SUCCEEDED, now
         session.add(op)
         return op
+    material = _tls(session, service, config, box)
     number = _next_number(session, service)
     service.desired_revision = number
-    service.deployment_config = stored_config(config)
+    service.deployment_config = _stored(config, material)
     if port is not None:
         service.port = port
     apply_auth(service, config, box)
-    _add_revision(session, service, number, plan, config)
+    _add_revision(session, service, number, plan, config, material)
     service.state, service.state_since = TRANSITIONING, now
     op = _new_operation(service, kind, number)
     session.add(op)

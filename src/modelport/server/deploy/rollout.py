@@ -17,7 +17,7 @@ from sqlalchemy import select
 from modelport.environments.build import ensure_built
 from modelport.environments.spec import from_azure_json
 from modelport.errors import ModelportError
-from modelport.server.deploy import approot, nocode, records
+from modelport.server.deploy import approot, nocode, records, tls
 from modelport.server.deploy.context import DeployContext
 from modelport.server.deploy.driver import Observation, ReplicaPlan
 from modelport.server.deploy.models import ModelInfo, resolve
@@ -182,6 +182,13 @@ def prepare(
         settings = records.auth_settings(svc, dctx.box)
         port = svc.port
     auth_file = dctx.write_auth_file(ws, name, settings)
+    tls_files: tuple[str | None, str | None] = (None, None)
+    if rev.tls_cert and rev.tls_key_enc:
+        # the key is decrypted only into this 0600 file, never into a log line
+        tls_files = tls.write_files(
+            rev_dir / "tls", rev.tls_cert, dctx.box.decrypt(rev.tls_key_enc)
+        )
+        log(f"TLS certificate and key written for revision {number} (HTTPS).")
     env_vars = {
         **spec.environment_variables,
         "AML_APP_ROOT": str(app_dir),
@@ -201,6 +208,8 @@ def prepare(
         env=env_vars,
         config=dict(rev.deployment_config or {}),
         auth_file=None if auth_file is None else str(auth_file),
+        tls_cert=tls_files[0],
+        tls_key=tls_files[1],
     )
 
 

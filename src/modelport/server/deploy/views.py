@@ -58,6 +58,8 @@ def service_json(
         "authEnabled": service.auth_mode == "key",
         "tokenAuthEnabled": service.auth_mode == "token",
         "sslEnabled": bool(config.get("sslEnabled", False)),
+        # the serving revision's certificate (public; the SDK trusts it when self-signed)
+        "sslCertificate": rev.tls_cert if rev is not None else None,
         "numReplicas": int(config.get("numReplicas") or 1),
         "deploymentConfig": config,
         "environment": {

@@ -83,6 +83,9 @@ class Revision(Base):
     environment_lock: Mapped[str | None] = mapped_column(Text, nullable=True)
     deployment_config: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     no_code: Mapped[str | None] = mapped_column(String(16), nullable=True)  # framework if no-code
+    # sslEnabled: the certificate (PEM) and the key (encrypted like the service keys)
+    tls_cert: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tls_key_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     service: Mapped[Service] = relationship(back_populates="revisions")
