@@ -209,9 +209,9 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 def _ssl_value(path: Path) -> str:
-    """What the REST API takes for sslCertificate/sslKey: a path on the server's machine (the
-    SDK and CLI read v1 file names client-side; tests and server share one machine)."""
-    return str(path)
+    """What the REST API takes for sslCertificate/sslKey: the PEM text (the SDK and CLI read the
+    v1 file names on the client, docs/deploy.md)."""
+    return path.read_text()
 
 
 def _tls_refused(host: str, port: int, version: ssl.TLSVersion) -> bool:
@@ -254,6 +254,12 @@ def test_service_tls_https_uri_tls12_minimum_and_bad_cert_fails_clearly(
     r = httpx.post(uri, content=b"{}", verify=str(cert), timeout=10)
     assert r.status_code == 200, r.text
     host, port = "127.0.0.1", int(svc["port"])
+    # the private key is a secret: never in the service document, its logs or the server log
+    secret_body = "".join(key.read_text().splitlines()[1:-1])[:64]
+    shown = server.client().get(f"{WS}/services/dp-tls").text
+    shown += server.client().get(f"{WS}/services/dp-tls/logs").text
+    shown += (server.home / "server.log").read_text(errors="replace")
+    assert secret_body not in shown
     assert _tls_refused(host, port, ssl.TLSVersion.TLSv1_1)
     assert _tls_refused(host, port, ssl.TLSVersion.TLSv1)
     assert not _tls_refused(host, port, ssl.TLSVersion.TLSv1_2)
