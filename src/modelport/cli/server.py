@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from modelport.cli._options import CommonOptions, common_options
 from modelport.cli._output import info, render
+from modelport.errors import UserError
 from modelport.sdk._target import default_home
 
 app = typer.Typer(
@@ -54,17 +56,42 @@ def start(
     foreground: Annotated[
         bool, typer.Option("--foreground", help="Run in this terminal until Ctrl+C.")
     ] = False,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-cert",
+            help="PEM certificate (full chain): serve HTTPS, TLS 1.2 or newer only. "
+            "Local clients trust it automatically; remote ones via MODELPORT_CA_BUNDLE.",
+            show_default=False,
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option("--tls-key", help="PEM private key of --tls-cert.", show_default=False),
+    ] = None,
 ) -> None:
     """Start the workspace server in the background (or in the foreground).
 
     Example: modelport server start --port 8765
+    Example: modelport server start --tls-cert server.pem --tls-key server.key
     """
+    if bool(tls_cert) != bool(tls_key):
+        raise UserError("HTTPS needs both --tls-cert and --tls-key")
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise UserError(f"no such file: {path}")
     from modelport.server import daemon  # type: ignore[attr-defined,unused-ignore]
 
     if foreground:
         info(f"Starting the workspace server for {default_home()} (Ctrl+C stops it).")
     server = daemon.start(
-        default_home(), host=host, port=port, database_url=database_url, foreground=foreground
+        default_home(),
+        host=host,
+        port=port,
+        database_url=database_url,
+        foreground=foreground,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
     if not foreground:  # a foreground server has stopped by the time start() returns
         render(_describe(server), opts)

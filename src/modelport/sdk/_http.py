@@ -27,7 +27,7 @@ from modelport.errors import (
     ServerUnreachable,
     error_for_status,
 )
-from modelport.sdk._target import ENV_TOKEN, Target, resolve_target
+from modelport.sdk._target import ENV_CA_BUNDLE, ENV_TOKEN, Target, resolve_target
 
 CHUNK = 1024 * 1024
 PAGE_SIZE = 100
@@ -118,6 +118,8 @@ class Client:
     def _connect(self, *, restart: bool = False) -> httpx.Client:
         if self._http is not None and not restart:
             return self._http
+        # A remote HTTPS server with a private CA: MODELPORT_CA_BUNDLE names the CA file.
+        verify: str | bool = os.environ.get(ENV_CA_BUNDLE) or True
         if self.target.is_local:
             # Imported here: the daemon module belongs to the server and is only needed locally.
             from modelport.server import daemon  # type: ignore[attr-defined,unused-ignore]
@@ -125,13 +127,15 @@ class Client:
             info = daemon.ensure_running(self.target.home)
             self._url = info.url.rstrip("/")
             self._token = self.target.token or info.token
+            # The local server's own certificate (often self-signed) is the one to trust.
+            verify = info.ca_file or verify
         if self._http is not None:
             self._http.close()
         headers = {"User-Agent": f"modelport-sdk/{__version__}"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         self._http = httpx.Client(
-            base_url=f"{self._url}/api/v1", headers=headers, timeout=self._timeout
+            base_url=f"{self._url}/api/v1", headers=headers, timeout=self._timeout, verify=verify
         )
         return self._http
 

@@ -16,6 +16,7 @@ from pathlib import Path
 ENV_URL = "MODELPORT_URL"
 ENV_TOKEN = "MODELPORT_TOKEN"
 ENV_HOME = "MODELPORT_HOME"
+ENV_CA_BUNDLE = "MODELPORT_CA_BUNDLE"
 
 
 def default_home() -> Path:

@@ -44,11 +44,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _healthy(url: str, timeout: float = 2.0) -> bool:
+def _healthy(info: ServerInfo, timeout: float = 2.0) -> bool:
+    verify: str | bool = info.ca_file or True
     try:
-        return httpx.get(f"{url}/api/v1/health", timeout=timeout).status_code == 200
-    except httpx.HTTPError:
+        response = httpx.get(f"{info.url}/api/v1/health", timeout=timeout, verify=verify)
+    except (httpx.HTTPError, OSError):
         return False
+    return response.status_code == 200
 
 
 def status(home: Path) -> ServerInfo | None:
@@ -60,7 +62,7 @@ def status(home: Path) -> ServerInfo | None:
     # it a few seconds rather than start a second one on the same home.
     deadline = time.monotonic() + STATUS_TIMEOUT
     while True:
-        if _healthy(info.url):
+        if _healthy(info):
             return info
         if time.monotonic() > deadline or not _alive(info.pid):
             return None
@@ -85,16 +87,26 @@ def start(
     port: int = 0,
     database_url: str | None = None,
     foreground: bool = False,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
 ) -> ServerInfo:
     """Start a server for ``home`` (or return the one already running).
 
     ``foreground=True`` serves in this process until it is stopped, then returns its info.
+    ``tls_cert``/``tls_key`` make it serve HTTPS (TLS 1.2 or newer).
     """
     home = home.expanduser()
     running = status(home)
     if running is not None:
         return running
-    settings = ServerSettings(home=home, host=host, port=port, database_url=database_url)
+    settings = ServerSettings(
+        home=home,
+        host=host,
+        port=port,
+        database_url=database_url,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+    )
     if foreground:
         from modelport.server.main import serve
 
@@ -103,6 +115,8 @@ def start(
     home.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "modelport.server", "--home", str(home), "--host", host]
     args += ["--port", str(port)]
+    if tls_cert and tls_key:
+        args += ["--tls-cert", str(tls_cert.resolve()), "--tls-key", str(tls_key.resolve())]
     env = dict(os.environ)
     if database_url:
         # Through the environment (readable by this user only), not argv: `ps` shows argv to
@@ -132,7 +146,7 @@ def _wait_ready(home: Path, proc: subprocess.Popen[bytes]) -> ServerInfo:
                 f"see {home / LOG_FILE}: {_log_tail(home)}"
             )
         info = read_info(home)
-        if info is not None and info.pid == proc.pid and _healthy(info.url):
+        if info is not None and info.pid == proc.pid and _healthy(info):
             return info
         time.sleep(delay)  # polling with a deadline, not waiting a fixed time
         delay = min(delay * 1.5, 0.25)

@@ -24,6 +24,7 @@ class ServerInfo:
     port: int
     host: str
     token: str
+    ca_file: str | None = None  # the server's own certificate, to verify a self-signed HTTPS server
 
 
 def ensure_token(home: Path) -> str:
@@ -45,16 +46,24 @@ def read_token(home: Path) -> str:
     return (home / TOKEN_FILE).read_text().strip()
 
 
-def url_for(host: str, port: int) -> str:
+def url_for(host: str, port: int, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host else host
     if host in ("0.0.0.0", "::"):
         shown = "127.0.0.1"
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
 
 
-def write_info(home: Path, *, host: str, port: int, pid: int) -> None:
+def write_info(home: Path, *, host: str, port: int, pid: int, tls_cert: Path | None = None) -> None:
     """Write ``server.json`` atomically so a reader never sees half of it."""
-    data = {"url": url_for(host, port), "pid": pid, "port": port, "host": host}
+    scheme = "https" if tls_cert else "http"
+    data: dict[str, object] = {
+        "url": url_for(host, port, scheme),
+        "pid": pid,
+        "port": port,
+        "host": host,
+    }
+    if tls_cert:
+        data["caFile"] = str(tls_cert.resolve())
     tmp = home / f".{INFO_FILE}.{pid}.tmp"
     tmp.write_text(json.dumps(data))
     os.replace(tmp, home / INFO_FILE)
@@ -69,6 +78,7 @@ def read_info(home: Path) -> ServerInfo | None:
             port=int(data["port"]),
             host=str(data["host"]),
             token=read_token(home),
+            ca_file=str(data["caFile"]) if data.get("caFile") else None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

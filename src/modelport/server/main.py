@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import socket
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,9 +37,14 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if not self.should_exit:
             home_files.write_info(
-                self._settings.home, host=self._settings.host, port=self._port, pid=os.getpid()
+                self._settings.home,
+                host=self._settings.host,
+                port=self._port,
+                pid=os.getpid(),
+                tls_cert=self._settings.tls_cert,
             )
-            log.info("listening on %s", home_files.url_for(self._settings.host, self._port))
+            url = home_files.url_for(self._settings.host, self._port, self._settings.scheme)
+            log.info("listening on %s", url)
 
 
 def build_context(settings: ServerSettings) -> ServerContext:
@@ -68,18 +74,40 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _load_tls(config: uvicorn.Config, settings: ServerSettings) -> None:
+    """Load the certificate before listening, so a bad one is one clear line, not a traceback."""
+    try:
+        config.load()
+    except (ssl.SSLError, OSError) as exc:
+        raise ModelportError(
+            f"cannot use --tls-cert {settings.tls_cert} / --tls-key {settings.tls_key}: {exc}"
+        ) from exc
+    assert config.ssl is not None
+    config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2  # TLS 1.0/1.1 are refused
+
+
 def serve(settings: ServerSettings) -> None:
     """Serve until SIGTERM/SIGINT; remove ``server.json`` on the way out."""
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise ModelportError("HTTPS needs both --tls-cert and --tls-key")
     ctx = build_context(settings)
-    sock = _bind(settings.host, settings.port)
-    port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         create_app(ctx),
         log_level="info",
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=5,
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
     )
+    if settings.tls_cert:
+        try:
+            _load_tls(config, settings)
+        except ModelportError:
+            ctx.store.dispose()
+            raise
+    sock = _bind(settings.host, settings.port)
+    port = int(sock.getsockname()[1])
     try:
         _Server(config, settings, port).run(sockets=[sock])
     finally:
@@ -106,6 +134,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ServerSettings:
         port=port,
         database_url=args.database_url or None,
         artifacts=Path(args.artifacts).expanduser() if args.artifacts else None,
+        tls_cert=Path(args.tls_cert).expanduser() if args.tls_cert else None,
+        tls_key=Path(args.tls_key).expanduser() if args.tls_key else None,
     )
 
 

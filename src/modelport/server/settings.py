@@ -40,6 +40,14 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Directory of the content-addressed artifact store; default HOME/artifacts.",
     ),
+    Setting(
+        "tls_cert",
+        "--tls-cert",
+        "MODELPORT_SERVER_TLS_CERT",
+        None,
+        "PEM certificate (full chain): serve HTTPS, TLS 1.2 or newer only.",
+    ),
+    Setting("tls_key", "--tls-key", "MODELPORT_SERVER_TLS_KEY", None, "PEM key of --tls-cert."),
 )
 
 
@@ -50,6 +58,12 @@ class ServerSettings:
     port: int = 0
     database_url: str | None = None
     artifacts: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
 
     @property
     def resolved_database_url(self) -> str:
