@@ -73,6 +73,7 @@ def start(
     """Start the workspace server in the background (or in the foreground).
 
     Example: modelport server start --port 8765
+
     Example: modelport server start --tls-cert server.pem --tls-key server.key
     """
     if bool(tls_cert) != bool(tls_key):
