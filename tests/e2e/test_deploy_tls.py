@@ -165,6 +165,16 @@ def test_sdk_deploys_https_service_tls12_only(
     assert httpx.post(updated["scoringUri"], content=b"y", verify=tls12, timeout=10).json() == {
         "tls": "y"
     }
+    # an update with a key that does not match fails; revision 2 keeps serving HTTPS
+    r = client.patch(f"{WS}/services/tls-svc",
+                     json={"deploymentConfig": {"computeType": "ACI", "sslKey": pems[2]}})  # fmt: skip
+    kept = deployed(client, r)
+    assert kept["_operation"]["state"] == "Failed", kept["_operation"]
+    assert kept["_operation"]["error"]["code"] == "TlsConfigurationFailed"
+    assert kept["state"] == "Healthy" and kept["revision"] == 2, kept
+    assert kept["sslEnabled"] and kept["deploymentConfig"]["scoringTimeoutMs"] == 5000
+    assert httpx.post(kept["scoringUri"], content=b"z", verify=tls12, timeout=10).status_code == 200
+    assert _secret_line(pems[2]) not in json.dumps(kept)
     service.delete()
     assert not list((server.home / "services").glob("**/tls/key.pem"))
 

@@ -347,6 +347,9 @@ def finish_failure(
         error = op.error or {"code": "Failed", "message": "deployment failed", "details": []}
         if service.current_revision is not None and service.current_revision != number:
             service.desired_revision = service.current_revision
+            serving = records.revision(s, service, service.current_revision)
+            if serving is not None:  # the document shows what serves (sslEnabled, cname, …)
+                service.deployment_config = dict(serving.deployment_config or {})
             service.state = HEALTHY if serving_ready else UNHEALTHY
             service.error = None
             log(f"Revision {number} failed; revision {service.current_revision} keeps serving.")
