@@ -1,6 +1,7 @@
 """What ``Webservice.run()`` trusts for an ``https://`` scoring URI.
 
-``MODELPORT_CA_BUNDLE`` (a PEM file or folder) wins; otherwise, when the service's certificate
+``MODELPORT_CA_BUNDLE`` (a PEM file or folder; the variable remote clients of an HTTPS workspace
+server use too) wins; otherwise, when the service's certificate
 (from the Service document) is self-signed, that certificate alone is trusted for it; otherwise
 the system's CA store decides.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 import ssl
 
-CA_BUNDLE_ENV = "MODELPORT_CA_BUNDLE"
+from modelport.sdk._target import ENV_CA_BUNDLE as CA_BUNDLE_ENV  # same as the server's
 
 
 def verify_for(scoring_uri: str, cert_pem: str | None) -> ssl.SSLContext | str | bool:
