@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -134,12 +135,13 @@ ServerFactory = Callable[..., ServerProcess]
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     started: list[ServerProcess] = []
+    numbers = itertools.count()  # taken at call time: servers started from threads get own homes
 
     def factory(
         database_url: str | None = None, home: Path | None = None, artifacts: Path | None = None
     ) -> ServerProcess:
         server = start_server(
-            home or tmp_path / f"home-{len(started)}",
+            home or tmp_path / f"home-{next(numbers)}",
             database_url=database_url,
             artifacts=artifacts,
         )

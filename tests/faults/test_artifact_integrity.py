@@ -4,10 +4,7 @@ workspace) with the same bytes."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import ServerFactory
 from tests.e2e.deploy_support import WS, deploy, deployed, register_model, start_deploy_server
@@ -29,12 +26,6 @@ def run(raw):
 """
 
 
-@pytest.mark.xfail(
-    os.geteuid() == 0,
-    reason="known defect: replicas run as the server's user; as root they can write through the "
-    "hard link into the artifact store (blobs are 0444, which stops non-root replicas only)",
-    strict=False,
-)
 def test_entry_script_writing_its_model_file_does_not_change_the_blob(
     server_factory: ServerFactory, tmp_path: Path
 ) -> None:

@@ -76,8 +76,11 @@ def test_servers_starting_together_on_one_sqlite_file_migrate_once(
     server_factory: ServerFactory, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    shared = tmp_path / "artifacts"  # one database and one artifact store, a home each
     with ThreadPoolExecutor(3) as pool:
-        servers = list(pool.map(lambda _: server_factory(database_url=url), range(3)))
+        servers = list(
+            pool.map(lambda _: server_factory(database_url=url, artifacts=shared), range(3))
+        )
     entry = upload(servers[0].client(), b"x")
     versions = [
         s.client().post(f"{WS}/models", json={"name": "shared", "files": [entry]}).json()["version"]

@@ -63,12 +63,16 @@ def lay_out(
     for entry in source_files:
         # Sources are copied: entry scripts may write next to themselves, the store must not change.
         _place(blob_path(entry.sha256), tmp / _safe(entry.path), link=False)
+    # Models can be large: hard links into the artifact store (blobs are read-only, so a replica
+    # cannot change the shared bytes), copies across devices. Root ignores the read-only mode and
+    # replicas run as the server's user, so a root server copies: one script writing into its
+    # model file must not corrupt every model that shares those bytes.
+    link_models = os.geteuid() != 0
     for model in models:
         base = tmp / MODELS_DIR / model.name / str(model.version)
         base.mkdir(parents=True, exist_ok=True)
         for entry in model.files:
-            # Models can be large: hard links into the artifact store, copies across devices.
-            _place(blob_path(entry.sha256), base / _safe(entry.path), link=True)
+            _place(blob_path(entry.sha256), base / _safe(entry.path), link=link_models)
     for rel, text in (generated or {}).items():
         target = tmp / _safe(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
