@@ -21,6 +21,7 @@ from modelport.server.context import ServerContext
 from modelport.server.settings import SETTINGS, ServerSettings, default_home
 from modelport.server.store import migrate
 from modelport.server.store.db import Store
+from modelport.serving.http_protocol import JsonErrorHttpToolsProtocol
 
 log = logging.getLogger("modelport.server")
 
@@ -93,6 +94,7 @@ def serve(settings: ServerSettings) -> None:
     ctx = build_context(settings)
     config = uvicorn.Config(
         create_app(ctx),
+        http=JsonErrorHttpToolsProtocol,
         log_level="info",
         access_log=False,
         server_header=False,

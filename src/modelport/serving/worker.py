@@ -20,6 +20,7 @@ from modelport.serving import entry_script as es
 from modelport.serving.admission import Admission
 from modelport.serving.app import App, State
 from modelport.serving.batching import Batcher
+from modelport.serving.http_protocol import JsonErrorHttpToolsProtocol
 from modelport.serving.logs import INIT_REQUEST_ID, REQUEST_ID, log
 from modelport.serving.metrics import Metrics
 from modelport.serving.process import EXIT_INIT, EXIT_OK, tls_context
@@ -69,7 +70,7 @@ class Worker:
         self.stop = asyncio.Event()
 
     def _factory(self, app: App) -> Any:
-        config = uvicorn.Config(app, http="httptools", loop="none", lifespan="off", interface="asgi3",
+        config = uvicorn.Config(app, http=JsonErrorHttpToolsProtocol, loop="none", lifespan="off", interface="asgi3",
                                 access_log=False, server_header=False, proxy_headers=False, log_config=None,
                                 timeout_keep_alive=int(max(1, self.s.keep_alive)), h11_max_incomplete_event_size=None)  # fmt: skip
         config.load()
