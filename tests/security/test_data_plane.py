@@ -5,7 +5,6 @@ test says so with ``pytest.xfail`` naming what is missing, and asserts everythin
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 import hmac
 import json
@@ -22,6 +21,7 @@ import pytest
 from tests.conftest import ServerProcess, start_server
 from tests.e2e.deploy_support import WS, deploy, deployed, start_deploy_server, tagged_script
 from tests.security.support import start_server_with_env
+from tests.tls_support import self_signed
 
 
 @pytest.fixture(scope="module")
@@ -169,45 +169,6 @@ def test_token_auth_valid_expired_forged_wrong_audience(server: ServerProcess) -
     print(f"\n[campaign] bad tokens refused: {len(bad)}")
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    import ipaddress
-
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key_path.chmod(0o600)
-    return cert_path, key_path
-
-
 def _ssl_value(path: Path) -> str:
     """What the REST API takes for sslCertificate/sslKey: the PEM text (the SDK and CLI read the
     v1 file names on the client, docs/deploy.md)."""
@@ -236,7 +197,7 @@ def _tls_refused(host: str, port: int, version: ssl.TLSVersion) -> bool:
 def test_service_tls_https_uri_tls12_minimum_and_bad_cert_fails_clearly(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    cert, key = _self_signed(tmp_path / "tls")
+    cert, key = self_signed(tmp_path / "tls")
     svc = _service(
         server,
         "dp-tls",
@@ -265,7 +226,7 @@ def test_service_tls_https_uri_tls12_minimum_and_bad_cert_fails_clearly(
     assert not _tls_refused(host, port, ssl.TLSVersion.TLSv1_2)
     # a key that does not match its certificate, or a file that is no certificate: refused at
     # once (400) or a Failed deployment with the typed cause, never a crash or a Healthy service
-    other_cert, _ = _self_signed(tmp_path / "other")
+    other_cert, _ = self_signed(tmp_path / "other")
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate")
     c = server.client()
@@ -287,7 +248,7 @@ def test_workspace_server_serves_https_with_tls_cert_and_key(tmp_path: Path) -> 
 
     if not any(setting.flag == "--tls-cert" for setting in SETTINGS):
         pytest.xfail("the workspace server has no --tls-cert/--tls-key options yet")
-    cert, key = _self_signed(tmp_path / "tls")
+    cert, key = self_signed(tmp_path / "tls")
     try:
         s = start_server_with_env(
             tmp_path / "home", {}, extra_args=["--tls-cert", str(cert), "--tls-key", str(key)]
@@ -349,8 +310,8 @@ def test_inference_server_tls_12_minimum_and_clear_exit_on_a_bad_key(tmp_path: P
     import subprocess
     import sys
 
-    cert, key = _self_signed(tmp_path / "tls")
-    other_cert, _ = _self_signed(tmp_path / "other")
+    cert, key = self_signed(tmp_path / "tls")
+    other_cert, _ = self_signed(tmp_path / "other")
     (tmp_path / "score.py").write_text("def init():\n    pass\n\ndef run(raw):\n    return 'ok'\n")
     base = [sys.executable, "-m", "modelport.serving", "--entry-script", "score.py",
             "--source-dir", str(tmp_path), "--host", "127.0.0.1"]  # fmt: skip

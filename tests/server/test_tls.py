@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import subprocess
 import sys
@@ -14,46 +12,11 @@ import pytest
 
 from modelport.errors import ServerError
 from modelport.server import daemon
-
-
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+from tests.tls_support import self_signed
 
 
 def test_https_server_is_found_and_trusted_by_a_local_sdk_client(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path / "tls")
+    cert, key = self_signed(tmp_path / "tls")
     home = tmp_path / "home"
     info = daemon.start(home, tls_cert=cert, tls_key=key)
     try:
@@ -81,8 +44,8 @@ def test_https_server_is_found_and_trusted_by_a_local_sdk_client(tmp_path: Path)
 def test_a_key_that_does_not_match_the_certificate_stops_the_start_with_one_line(
     tmp_path: Path,
 ) -> None:
-    cert, _ = _self_signed(tmp_path / "a")
-    _, other_key = _self_signed(tmp_path / "b")
+    cert, _ = self_signed(tmp_path / "a")
+    _, other_key = self_signed(tmp_path / "b")
     home = tmp_path / "home"
     with pytest.raises(ServerError) as caught:
         daemon.start(home, tls_cert=cert, tls_key=other_key)
@@ -92,7 +55,7 @@ def test_a_key_that_does_not_match_the_certificate_stops_the_start_with_one_line
 
 
 def test_cli_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
-    cert, _ = _self_signed(tmp_path / "tls")
+    cert, _ = self_signed(tmp_path / "tls")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
     env["MODELPORT_HOME"] = str(tmp_path / "home")
     out = subprocess.run(
