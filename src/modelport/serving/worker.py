@@ -97,8 +97,13 @@ class Worker:
             self.servers.append(
                 await loop.create_server(main_factory, sock=main_sock, ssl=ssl_ctx, backlog=2048)
             )
-        log.info("pid %d listening on %s:%d%s", os.getpid(), *main_sock.getsockname()[:2],
-                 " after init()" if deferred else "")  # fmt: skip
+        host, port = main_sock.getsockname()[:2]
+        if deferred:
+            log.info(
+                "pid %d bound %s:%d; it listens once init() has finished", os.getpid(), host, port
+            )
+        else:
+            log.info("pid %d listening on %s:%d", os.getpid(), host, port)
         code = await self._start_script(loop)
         if code != EXIT_OK:
             return code
@@ -107,6 +112,7 @@ class Worker:
             self.servers.append(
                 await loop.create_server(main_factory, sock=main_sock, ssl=ssl_ctx, backlog=2048)
             )
+            log.info("pid %d listening on %s:%d", os.getpid(), host, port)
         await self.stop.wait()
         return await self.drain()
 
