@@ -189,7 +189,7 @@ def test_sigterm_under_load_drops_no_request(tmp_path: Path) -> None:
         pids = {r[1] for r in results if not isinstance(r, str)}
         assert pids == {old.proc.pid, new.proc.pid}
         assert "draining" in old.log()
-        assert "after init()" in new.log()
+        assert "it listens once init() has finished" in new.log()
     finally:
         old.stop()
         new.stop()
