@@ -189,3 +189,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "pg_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+
+
+def _replicas_under(folder: Path) -> list[int]:
+    """Pids of inference-server processes whose working directory lies under ``folder``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if b"modelport.serving" in cmdline and cwd.startswith(str(folder)):
+            pids.append(int(proc.name))
+    return pids
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_replica_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Replicas are detached on purpose (they outlive their server); a test that fails before its
+    clean-up would leave them running for the rest of the suite and beyond it. Stop them here."""
+    yield
+    base = tmp_path_factory.getbasetemp()
+    leftovers = _replicas_under(base)
+    for pid in leftovers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if leftovers:
+        print(f"\nstopped {len(leftovers)} replica process(es) left under {base}")
