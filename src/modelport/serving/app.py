@@ -120,6 +120,10 @@ class App:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
+    async def _too_large(self, send: Send, out: list[tuple[bytes, bytes]]) -> int:
+        message = f"Request body is larger than the {self.max_body} bytes allowed."
+        return await self._fail(send, 413, [*out, CLOSE], message)
+
     async def _fail(
         self,
         send: Send,
@@ -298,30 +302,12 @@ class App:
                     rid,
                     0.0,
                 )
-            if n > self.max_body:
-                return (
-                    await self._fail(
-                        send,
-                        413,
-                        [*out, CLOSE],
-                        f"Request body is larger than the {self.max_body} bytes allowed.",
-                    ),
-                    rid,
-                    0.0,
-                )
+            if n > self.max_body:  # refused before a byte of the body is read
+                return await self._too_large(send, out), rid, 0.0
         try:
             body = await _read_body(receive, self.max_body)
-        except BodyTooLarge:
-            return (
-                await self._fail(
-                    send,
-                    413,
-                    [*out, CLOSE],
-                    f"Request body is larger than the {self.max_body} bytes allowed.",
-                ),
-                rid,
-                0.0,
-            )
+        except BodyTooLarge:  # chunked, or a Content-Length that lied
+            return await self._too_large(send, out), rid, 0.0
         try:
             qs = scope.get("query_string", b"")
             kwargs: dict[str, Any]
