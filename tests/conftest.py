@@ -191,31 +191,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
-def _replicas_under(folder: Path) -> list[int]:
-    """Pids of inference-server processes whose working directory lies under ``folder``."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes()
-            cwd = os.readlink(proc / "cwd")
-        except OSError:
-            continue
-        if b"modelport.serving" in cmdline and cwd.startswith(str(folder)):
-            pids.append(int(proc.name))
-    return pids
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _no_replica_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Replicas are detached on purpose (they outlive their server); a test that fails before its
     clean-up would leave them running for the rest of the suite and beyond it. Stop them here."""
     yield
+    from tests.e2e.deploy_support import kill_leftovers  # imports this module: import late
+
     base = tmp_path_factory.getbasetemp()
-    leftovers = _replicas_under(base)
-    for pid in leftovers:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    leftovers = kill_leftovers(base)  # every replica whose app root lies under the session's tmp
     if leftovers:
         print(f"\nstopped {len(leftovers)} replica process(es) left under {base}")
