@@ -5,7 +5,7 @@ Drives ``App`` directly with ASGI messages on uvloop, against an entry script wh
 constant, and compares with a bare ASGI app that answers the same constant. The difference is what
 modelport's own code (request ids, admission, run threads, metrics, JSON) costs per request.
 
-usage: python bench/serving/app_overhead.py [-n 20000] [--async-run]
+usage: python bench/serving/app_overhead.py [-n 20000] [--async-run] [--inline-budget-ms MS]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ async def bare(scope, receive, send):  # type: ignore[no-untyped-def]
     await send({"type": "http.response.body", "body": b"[0]"})
 
 
-def make_app(async_run: bool) -> App:
+def make_app(async_run: bool, inline_budget_ms: float) -> App:
     d = tempfile.mkdtemp()
     path = os.path.join(d, "score.py")
     with open(path, "w") as f:
@@ -61,7 +61,13 @@ def make_app(async_run: bool) -> App:
     script = entry_script.load(path)
     state.script = script
     state.runner = Runner(
-        script.run, script.is_async, 1, 60_000, admission.release, metrics.run_time.observe
+        script.run,
+        script.is_async,
+        1,
+        60_000,
+        admission.release,
+        metrics.run_time.observe,
+        inline_budget_ms,
     )
     state.ready = True
     return App(s, state, metrics, admission)
@@ -95,12 +101,19 @@ def main() -> None:
     )
     ap.add_argument("-n", type=int, default=20000)
     ap.add_argument("--async-run", action="store_true")
+    ap.add_argument(
+        "--inline-budget-ms",
+        type=float,
+        default=settings.BY_NAME["inline_run_budget_ms"].default,
+        help="0: every plain run() goes through a run thread (default: the server's default)",
+    )
     a = ap.parse_args()
-    app = make_app(a.async_run)
+    app = make_app(a.async_run, a.inline_budget_ms)
+    where = "async" if a.async_run else "inline" if a.inline_budget_ms > 0 else "thread"
     b = uvloop.run(drive(bare, a.n))
     m = uvloop.run(drive(app, a.n))
     print(
-        f"bare ASGI app {b:.1f} us/request; modelport App ({'async' if a.async_run else 'thread'} run) "
+        f"bare ASGI app {b:.1f} us/request; modelport App ({where} run) "
         f"{m:.1f} us/request; modelport's own cost {m - b:.1f} us/request",
         file=sys.stdout,
     )

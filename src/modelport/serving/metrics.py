@@ -9,6 +9,7 @@ import bisect
 import os
 import time
 from collections import defaultdict
+from typing import Any
 
 LATENCY_BUCKETS = (
     0.0005,
@@ -69,6 +70,7 @@ class Metrics:
         self.queue_depth = 0  # set by admission control / the batcher
         self.ready = 0
         self.started = time.time()
+        self.gate: Any = None  # the runner's InlineGate, for its counters
 
     def request_done(self, route: str, status: int, seconds: float) -> None:
         self.requests[(route, status)] += 1
@@ -97,6 +99,14 @@ class Metrics:
                   "# TYPE modelport_rejected_total counter"]  # fmt: skip
         for reason, n in sorted(self.rejected.items()):
             lines.append(f'modelport_rejected_total{{reason="{reason}"}} {n}')
+        if self.gate is not None:
+            lines += ["# HELP modelport_run_calls_total run() calls, by where they ran (loop: inline).",
+                      "# TYPE modelport_run_calls_total counter",
+                      f'modelport_run_calls_total{{on="loop"}} {self.gate.loop_calls}',
+                      f'modelport_run_calls_total{{on="thread"}} {self.gate.thread_calls}',
+                      "# HELP modelport_loop_overruns_total Calls on the loop that overran the inline budget.",
+                      "# TYPE modelport_loop_overruns_total counter",
+                      f"modelport_loop_overruns_total {self.gate.overruns}"]  # fmt: skip
         for name, kind, help_text, value in (
             (
                 "modelport_requests_in_flight",

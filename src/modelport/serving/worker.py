@@ -161,8 +161,9 @@ class Worker:
         # unbatched, the run threads are the concurrency slots; batched, they run whole batches
         threads = s.threads if script.batch else s.max_concurrent_requests
         runner = Runner(script.run, script.is_async, threads, s.scoring_timeout_ms, self.admission.release,
-                        self.metrics.run_time.observe)  # fmt: skip
+                        self.metrics.run_time.observe, 0.0 if script.batch else s.inline_run_budget_ms)  # fmt: skip
         self.state.runner = runner
+        self.metrics.gate = None if script.is_async or script.batch else runner.gate
         if script.batch is not None:
 
             async def call(values: list[Any], rids: list[str]) -> tuple[Any, float]:
