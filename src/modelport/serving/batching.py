@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from modelport.serving.admission import Overloaded
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 BATCH_ATTR = "__modelport_batch__"
@@ -86,8 +88,6 @@ class Batcher:
 
     async def submit(self, value: Any, rid: str) -> Any:
         """Queue one input; wait for its own output."""
-        from modelport.serving.admission import Overloaded
-
         if len(self.queue) >= self.max_queue:
             raise Overloaded(f"The request queue is full ({self.max_queue} requests waiting).")
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -128,8 +128,6 @@ class Batcher:
             await asyncio.sleep(0)
 
     def _take(self) -> list[_Item]:
-        from modelport.serving.admission import Overloaded
-
         now = time.perf_counter()
         items: list[_Item] = []
         while self.queue and len(items) < self.max_size:

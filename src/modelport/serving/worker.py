@@ -10,20 +10,18 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
-
-import uvicorn
-from uvicorn.server import ServerState
 
 from modelport import compat
 from modelport.serving import entry_script as es
 from modelport.serving.admission import Admission
 from modelport.serving.app import App, State
 from modelport.serving.batching import Batcher
-from modelport.serving.http_protocol import JsonErrorHttpToolsProtocol
 from modelport.serving.logs import INIT_REQUEST_ID, REQUEST_ID, log
 from modelport.serving.metrics import Metrics
 from modelport.serving.process import EXIT_INIT, EXIT_OK, tls_context
+from modelport.serving.protocol import HttpProtocol, ServerState
 from modelport.serving.runner import Runner
 from modelport.serving.swagger import SwaggerDocs
 
@@ -64,19 +62,14 @@ class Worker:
         self.state = State()
         self.admission = Admission(settings.max_concurrent_requests, settings.max_queue_wait_ms / 1000,
                                    settings.max_queue_length, self.metrics)  # fmt: skip
-        self.server_state = ServerState()
+        self.server_state = ServerState(settings.keep_alive)
         self.servers: list[asyncio.AbstractServer] = []  # the shared port's listeners
         self.health_server: asyncio.AbstractServer | None = None
         self.stop = asyncio.Event()
 
-    def _factory(self, app: App) -> Any:
-        config = uvicorn.Config(app, http=JsonErrorHttpToolsProtocol, loop="none", lifespan="off", interface="asgi3",
-                                access_log=False, server_header=False, proxy_headers=False, log_config=None,
-                                timeout_keep_alive=int(max(1, self.s.keep_alive)), h11_max_incomplete_event_size=None)  # fmt: skip
-        config.load()
-        return lambda: config.http_protocol_class(
-            config=config, server_state=self.server_state, app_state={}
-        )  # type: ignore[call-arg]
+    def _factory(self, app: App) -> Callable[[], HttpProtocol]:
+        loop = asyncio.get_running_loop()
+        return lambda: HttpProtocol(app, self.server_state, loop)
 
     async def serve(self, main_sock: socket.socket, health_sock: socket.socket | None) -> int:
         loop = asyncio.get_running_loop()
