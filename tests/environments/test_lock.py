@@ -11,7 +11,7 @@ from modelport.errors import UserError
 PY = Interpreter(Path("/usr/bin/python3.11"), (3, 11, 7))
 REQS = Requirements(
     user=("six", "numpy==1.19.5", "orjson==3.0"),
-    runtime=("uvicorn>=0.30", "orjson>=3.10"),
+    runtime=("httptools>=0.6", "orjson>=3.10"),
     skipped=(),
 )
 
@@ -95,7 +95,7 @@ def test_azureml_entries_are_dropped_with_a_log_line():
     assert reqs.user == ("azure-storage-blob", "six")
     assert reqs.skipped == ("azureml-defaults", "azureml_core==1.30", "AzureML-Monitoring")
     assert len(lines) == 3 and all("not installed" in line for line in lines)
-    assert any(r.startswith("uvicorn") for r in reqs.runtime)
+    assert any(r.startswith("httptools") for r in reqs.runtime)
 
 
 def test_invalid_requirement_is_a_user_error():

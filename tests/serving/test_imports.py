@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-FORBIDDEN = ("fastapi", "starlette", "sqlalchemy", "alembic", "httpx", "typer", "rich", "numpy", "pandas",
+FORBIDDEN = ("uvicorn", "click", "fastapi", "starlette", "sqlalchemy", "alembic", "httpx", "typer", "rich", "numpy", "pandas",
              "inference_schema", "modelport.server", "modelport.sdk", "modelport.cli", "modelport.targets",
              "modelport.environments")  # fmt: skip
 

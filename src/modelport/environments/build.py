@@ -39,7 +39,7 @@ from modelport.environments.uvtool import run_uv
 MARKER = ".modelport-built"
 LOCK_FILE = "requirements.lock.txt"
 # What a replica runs; checked at the end of every build so a broken runtime fails the build.
-_SMOKE = "import modelport.serving, uvicorn"
+_SMOKE = "import modelport.serving.worker"
 
 
 @dataclass(frozen=True)

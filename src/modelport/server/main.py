@@ -18,10 +18,10 @@ from modelport.server import home as home_files
 from modelport.server.app import create_app
 from modelport.server.artifacts import ArtifactStore
 from modelport.server.context import ServerContext
+from modelport.server.http_protocol import JsonErrorHttpToolsProtocol
 from modelport.server.settings import SETTINGS, ServerSettings, default_home
 from modelport.server.store import migrate
 from modelport.server.store.db import Store
-from modelport.serving.http_protocol import JsonErrorHttpToolsProtocol
 
 log = logging.getLogger("modelport.server")
 

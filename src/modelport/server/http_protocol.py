@@ -1,13 +1,12 @@
-"""uvicorn's httptools protocol, with JSON 400 answers and one write per small response.
+"""The workspace server's HTTP protocol: uvicorn's httptools one, with JSON 400 answers and one write
+per small response. (The inference server has a leaner protocol of its own: serving/protocol.py.)
 
 Requests that cannot be parsed as HTTP never reach an ASGI app: uvicorn answers them itself with a
-``text/plain`` 400. Every modelport error body is JSON, that one included, for the inference server
-and the workspace server alike.
+``text/plain`` 400. Every modelport error body is JSON, that one included.
 
 uvicorn writes a response's head and its body with two ``transport.write`` calls, so two send()
 syscalls and two TCP segments per answer. ``CoalescingTransport`` holds the head until the body
-(or the end of the response) arrives and sends both at once: profiling a 64-connection run showed
-send() as the largest single cost of a request once run() is batched.
+(or the end of the response) arrives and sends both at once.
 """
 
 from __future__ import annotations
