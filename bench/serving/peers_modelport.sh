@@ -14,3 +14,9 @@ peer_modelport_batch() {
   ENVS=(--env "PATH=$MP_ROOT/.venv/bin:/usr/local/bin:/usr/bin:/bin")
   CMD=("$MP_PY" -m modelport.serving --entry-script score_batch.py --port 5011 --log-level WARNING)
 }
+peer_modelport_noop() {
+  NAME=modelport_noop; URL=http://127.0.0.1:5012/score; BODY=$M/body_data.json; EXPECT='[0]'
+  CWD=$MP_ROOT/bench/serving; WORKERS="1 (run() returns [0]: the server's own cost)"
+  ENVS=(--env "PATH=$MP_ROOT/.venv/bin:/usr/local/bin:/usr/bin:/bin")
+  CMD=("$MP_PY" -m modelport.serving --entry-script score_noop.py --port 5012 --log-level WARNING)
+}
