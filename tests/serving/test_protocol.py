@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import socket
 import time
 from collections.abc import Iterator
@@ -127,6 +128,22 @@ def test_keep_alive_serves_many_requests_then_times_out_when_idle(served: Served
         started = time.monotonic()
         assert reader.closed()  # MODELPORT_KEEP_ALIVE=1: closed by the once-a-second sweep
         assert time.monotonic() - started < 5
+
+
+def test_a_request_head_that_trickles_in_gets_408(served: Served) -> None:
+    with connect(served) as sock:
+        sock.sendall(b"POST /score HTTP/1.1\r\nhost: x\r\n")
+        started = time.monotonic()
+        reader = Reader(sock)
+        for _ in range(8):  # a header line now and then, never the blank line that ends them
+            if select.select([sock], [], [], 0.5)[0]:
+                break  # the answer is there: sending more would only earn a reset
+            sock.sendall(b"x-slow: 1\r\n")
+        status, headers, body = reader.answer()
+        assert status == 408 and headers["connection"] == "close"
+        assert "did not arrive in time" in json.loads(body)["message"]
+        assert time.monotonic() - started < 5  # MODELPORT_KEEP_ALIVE=1, swept once a second
+        assert reader.closed()
 
 
 def test_head_request_gets_headers_only(served: Served) -> None:

@@ -100,7 +100,8 @@ SETTINGS: tuple[Setting, ...] = (
             "On SIGTERM, keep answering on already-open connections this long (with Connection: close) "
             "so keep-alive clients move to a sibling replica.", "SECONDS"),
     Setting("keep_alive", "--keep-alive", ("MODELPORT_KEEP_ALIVE",), float, 5.0,
-            "Close idle keep-alive connections after this many seconds.", "SECONDS"),
+            "Close idle keep-alive connections after this many seconds; a request whose line and "
+            "headers have not all arrived by then gets 408.", "SECONDS"),
     Setting("access_log", "--access-log", ("MODELPORT_ACCESS_LOG",), str, "off",
             "Access log: off, or json (one JSON object per request on stderr).", "off|json"),
     Setting("log_level", "--log-level", ("MODELPORT_LOG_LEVEL", "AZUREML_LOG_LEVEL"), str, "INFO",
