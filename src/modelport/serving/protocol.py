@@ -244,14 +244,14 @@ class HttpProtocol(asyncio.Protocol):
             % len(body)
             + body
         )
-        self.parsing = None
-        self.close_after_answer()
+        self.close_after_answer(client_sending=True)
 
-    def close_after_answer(self) -> None:
+    def close_after_answer(self, client_sending: bool = False) -> None:
         """Close; when the client may still be sending, half-close first and drop its data for a
         moment, so it reads the answer instead of a reset (closing on unread input sends RST)."""
         transport = self.transport
-        if self.parsing is None or transport is None or not transport.can_write_eof():
+        sending = client_sending or self.parsing is not None
+        if not sending or transport is None or not transport.can_write_eof():
             self.close()
             return
         self.lingering = True
