@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import ServerProcess
 
@@ -40,6 +41,24 @@ def start_deploy_server(
     if not link.exists():
         link.symlink_to(ENV_CACHE, target_is_directory=True)
     return factory(home=home, **kw)
+
+
+def module_server(name: str) -> Any:
+    """A module-scoped fixture: a deploy server of its own, its replicas swept away at the end.
+
+    Use as ``server = module_server("auth")`` at a test module's top level.
+    """
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+        from tests.conftest import start_server
+
+        proc = start_deploy_server(start_server, tmp_path_factory.mktemp(name) / "home")
+        yield proc
+        proc.stop()
+        kill_leftovers(proc.home)
+
+    return server
 
 
 def upload(client: httpx.Client, data: bytes, path: str) -> dict[str, Any]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 from tests.e2e.deploy_support import (
     DIGITS_SCORE,
     SKLEARN,
@@ -18,23 +16,16 @@ from tests.e2e.deploy_support import (
     deployed,
     digits_model,
     digits_rows,
-    kill_leftovers,
+    module_server,
     port_is_free,
     register_model,
     replica_pids,
-    start_deploy_server,
     tagged_script,
     wait_state,
     wait_until,
 )
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_deploy_server(start_server, tmp_path_factory.mktemp("lifecycle") / "home")
-    yield server
-    server.stop()
-    kill_leftovers(server.home)
+server = module_server("lifecycle")
 
 
 def test_digits_model_with_entry_script_becomes_healthy_and_scores(server: ServerProcess) -> None:

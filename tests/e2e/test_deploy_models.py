@@ -6,33 +6,24 @@ from __future__ import annotations
 import io
 import os
 import signal
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 from tests.e2e.deploy_support import (
     WS,
     delete_and_wait,
     deploy,
     deployed,
     digits_rows,
-    kill_leftovers,
+    module_server,
     register_model,
     replica_pids,
-    start_deploy_server,
     wait_state,
     wait_until,
 )
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_deploy_server(start_server, tmp_path_factory.mktemp("models") / "home")
-    yield server
-    server.stop()
-    kill_leftovers(server.home)
+server = module_server("models")
 
 
 MODEL_DIR_SCRIPT = """

@@ -3,28 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 from tests.e2e.deploy_support import (
     delete_and_wait,
     deploy,
     deployed,
-    kill_leftovers,
+    module_server,
     replica_pids,
-    start_deploy_server,
 )
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_deploy_server(start_server, tmp_path_factory.mktemp("settings") / "home")
-    yield server
-    server.stop()
-    kill_leftovers(server.home)
+server = module_server("settings")
 
 
 SLOW_RUN = """

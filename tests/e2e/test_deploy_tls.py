@@ -3,91 +3,47 @@ encrypted, replicas serve HTTPS (TLS 1.2+ only), a bad certificate/key fails the
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import os
 import socket
 import ssl
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from modelport import InferenceConfig, Model, Workspace
 from modelport.errors import UserError
 from modelport.sdk.deploy import config_json
 from modelport.specs import load_deployment_config
 from modelport.webservice import AciWebservice, Webservice
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 from tests.e2e.deploy_support import (
     MINIMAL,
     WS,
     delete_and_wait,
     deploy,
     deployed,
-    kill_leftovers,
+    module_server,
     replica_pids,
-    start_deploy_server,
     wait_until,
 )
+from tests.tls_support import certificate_pem, new_key
 
 SCRIPT = "def init(): pass\ndef run(raw): return {'tls': raw}\n"
-
-
-def _key() -> tuple[ec.EllipticCurvePrivateKey, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return key, pem
-
-
-def self_signed(key: ec.EllipticCurvePrivateKey) -> str:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 @pytest.fixture(scope="module")
 def pems() -> tuple[str, str, str]:
     """(certificate, its key, an unrelated key)."""
-    key, key_pem = _key()
-    _, other_pem = _key()
-    return self_signed(key), key_pem, other_pem
+    key, key_pem = new_key()
+    _, other_pem = new_key()
+    return certificate_pem(key, common_name="localhost"), key_pem, other_pem
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_deploy_server(start_server, tmp_path_factory.mktemp("tls") / "home")
-    yield server
-    server.stop()
-    kill_leftovers(server.home)
+server = module_server("tls")
 
 
 def _secret_line(key_pem: str) -> str:
