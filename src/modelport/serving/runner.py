@@ -73,6 +73,27 @@ class ScoringTimeout(Exception):
         super().__init__(f"Scoring timeout after {timeout_ms} ms")
 
 
+def call_script(
+    rid: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[bool, Any]:
+    """(ok, result or exception) of one call with its request id set, on a thread or the loop.
+
+    The script's failure (SystemExit & co. included) is the request's, never the caller's.
+    """
+    token = REQUEST_ID.set(rid)
+    try:
+        return True, fn(*args, **kwargs)
+    except BaseException as exc:
+        return False, exc
+    finally:
+        REQUEST_ID.reset(token)
+
+
+def as_exception(failure: BaseException) -> Exception:
+    """What a failed call raises in the request: SystemExit & co. must not escape into the server."""
+    return failure if isinstance(failure, Exception) else RuntimeError(repr(failure))
+
+
 class Job:
     """One run() call waiting in (or taken from) the threads' queue.
 
@@ -129,20 +150,9 @@ class RunThreads:
                 job.token.pop()
             except IndexError:
                 continue  # the request stopped waiting (503) before a thread was free
-            done = job.done
-            token = REQUEST_ID.set(job.rid)
-            t0 = job.t0
+            ok, result = call_script(job.rid, job.fn, job.args, job.kwargs)
             try:
-                result = job.fn(*job.args, **job.kwargs)
-                ok = True
-            except (
-                BaseException
-            ) as exc:  # the script's failure is the request's, never the thread's
-                result, ok = exc, False
-            finally:
-                REQUEST_ID.reset(token)
-            try:
-                call_soon(done, ok, result, perf() - t0)
+                call_soon(job.done, ok, result, perf() - job.t0)
             except RuntimeError:  # loop closed while draining
                 return
 
@@ -247,20 +257,15 @@ class Runner:
         """run() on the loop thread, nothing else running; the gate decided it is short."""
         gate = self.gate
         gate.loop_calls += 1
-        token = REQUEST_ID.set(rid)
         loop = asyncio.events._get_running_loop()
         # hidden, so run() may call asyncio.run() as it could on a thread
         asyncio.events._set_running_loop(None)
         t0 = time.perf_counter()
         try:
-            result = self.fn(**kwargs)
-            ok = True
-        except BaseException as exc:  # the script's failure is the request's, never the loop's
-            result, ok = exc, False
+            ok, result = call_script(rid, self.fn, (), kwargs)
         finally:
             seconds = time.perf_counter() - t0
             asyncio.events._set_running_loop(loop)
-            REQUEST_ID.reset(token)
         if seconds <= gate.budget:
             gate.streak += 1
         elif gate.overran(seconds):
@@ -272,7 +277,7 @@ class Runner:
         if seconds > self.timeout:
             raise ScoringTimeout(self.timeout_ms)
         if not ok:
-            raise result if isinstance(result, Exception) else RuntimeError(repr(result))
+            raise as_exception(result)
         self.on_run_time(seconds)
         return result, seconds
 
@@ -366,10 +371,7 @@ class Runner:
             if not waiter.done():
                 waiter.set_result((result, seconds))
         elif not waiter.done():
-            # SystemExit & co. from a script must not escape into the server
-            waiter.set_exception(
-                result if isinstance(result, Exception) else RuntimeError(repr(result))
-            )
+            waiter.set_exception(as_exception(result))
 
     def shutdown(self) -> None:
         if self.threads is not None:
