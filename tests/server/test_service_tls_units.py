@@ -15,13 +15,13 @@ from modelport.sdk._service_tls import CA_BUNDLE_ENV, verify_for
 from modelport.server.deploy import tls
 from modelport.server.deploy.crypto import SecretBox
 from modelport.specs import DeploymentConfig, parse_deployment_config
-from tests.e2e.test_deploy_tls import _key, self_signed
+from tests.tls_support import certificate_pem, new_key
 
 
 @pytest.fixture(scope="module")
 def pems() -> tuple[str, str]:
-    key, key_pem = _key()
-    return self_signed(key), key_pem
+    key, key_pem = new_key()
+    return certificate_pem(key, common_name="localhost"), key_pem
 
 
 def _config(**extra: object) -> DeploymentConfig:
