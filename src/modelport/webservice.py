@@ -10,11 +10,19 @@ itself for its compute type).
 from __future__ import annotations
 
 from modelport.sdk.webservice import Webservice
+from modelport.specs.aks import make_aks_deploy_configuration
 from modelport.specs.deployment import DeploymentConfig
 from modelport.specs.factories import make_deploy_configuration
-from modelport.specs.fields import ACI, LOCAL
+from modelport.specs.fields import ACI, AKS, KUBERNETES, LOCAL
 
-__all__ = ["AciWebservice", "DeploymentConfig", "LocalWebservice", "Webservice"]
+__all__ = [
+    "AciWebservice",
+    "AksWebservice",
+    "DeploymentConfig",
+    "KubernetesWebservice",
+    "LocalWebservice",
+    "Webservice",
+]
 
 
 class LocalWebservice(Webservice):
@@ -29,3 +37,20 @@ class AciWebservice(Webservice):
 
     _compute_type = ACI
     deploy_configuration = staticmethod(make_deploy_configuration(ACI))
+
+
+class AksWebservice(Webservice):
+    """A service on an attached Kubernetes cluster, configured as v1's AKS (``computeType: AKS``).
+
+    Deploying needs a cluster attached with ``modelport target attach kubernetes`` (docs/kubernetes.md).
+    """
+
+    _compute_type = AKS
+    deploy_configuration = staticmethod(make_aks_deploy_configuration(AKS))
+
+
+class KubernetesWebservice(Webservice):
+    """A service on an attached Kubernetes cluster (``computeType: kubernetes``, the AKS schema)."""
+
+    _compute_type = KUBERNETES
+    deploy_configuration = staticmethod(make_aks_deploy_configuration(KUBERNETES))

@@ -25,7 +25,7 @@ SCHEMA_OF = {LOCAL: LOCAL, ACI: ACI, AKS: AKS, KUBERNETES: AKS}
 class Support(enum.Enum):
     """What modelport does with a field today."""
 
-    ACTED = "yes"  # the local target acts on it
+    ACTED = "yes"  # the target of the compute type acts on it (local or kubernetes)
     IGNORED = "warns"  # accepted with a warning naming it
     REFUSED = "error if set"  # ignoring it would surprise: a truthy value is an error
 
@@ -108,10 +108,11 @@ FIELDS: tuple[Field, ...] = (
           "Memory per replica in GB; enforced by cgroups v2 where writable, else an address-space limit "
           "(with a floor so Python can start).", positive=True),
     Field("cpu_cores_limit", "containerResourceRequirements.cpuLimit", float, _d(aks=None),
-          "Maximum CPU cores per replica.", _IGN, positive=True),
+          "Maximum CPU cores per replica (the container's cpu limit).", positive=True),
     Field("memory_gb_limit", "containerResourceRequirements.memoryInGBLimit", float, _d(aks=None),
-          "Maximum memory per replica in GB.", _IGN, positive=True),
-    Field("gpu_cores", "gpuCores", int, _d(aks=None), "GPUs per replica.", _IGN, minimum=0),
+          "Maximum memory per replica in GB (the container's memory limit).", positive=True),
+    Field("gpu_cores", "gpuCores", int, _d(aks=None),
+          "GPUs per replica (an nvidia.com/gpu limit); unset asks for none.", minimum=0),
     # request handling inside each replica
     Field("replica_max_concurrent_requests", "maxConcurrentRequestsPerContainer", int, _d(1, 1, 1),
           "Requests in flight per replica; more wait in the replica's queue.", minimum=1),
@@ -150,15 +151,16 @@ FIELDS: tuple[Field, ...] = (
           "Host name in the https:// scoring URI (else 127.0.0.1); the certificate should name it."),
     # autoscaler (AKS)
     Field("autoscale_enabled", "autoScaler.autoscaleEnabled", bool, _d(aks=None),
-          "Autoscaling; true when numReplicas is unset.", _IGN),
+          "Autoscaling (a HorizontalPodAutoscaler); true when numReplicas is unset."),
     Field("autoscale_min_replicas", "autoScaler.minReplicas", int, _d(aks=1),
-          "Fewest replicas the autoscaler keeps.", _IGN, minimum=1),
+          "Fewest replicas the autoscaler keeps.", minimum=1),
     Field("autoscale_max_replicas", "autoScaler.maxReplicas", int, _d(aks=10),
-          "Most replicas the autoscaler starts.", _IGN, minimum=1),
+          "Most replicas the autoscaler starts.", minimum=1),
     Field("autoscale_refresh_seconds", "autoScaler.refreshPeriodInSeconds", int, _d(aks=1),
-          "Seconds between autoscaler decisions.", _IGN, minimum=1),
+          "Seconds between autoscaler decisions (the HPA's scale-up window).", minimum=1),
     Field("autoscale_target_utilization", "autoScaler.targetUtilization", int, _d(aks=70),
-          "Busy-replica percentage the autoscaler aims for.", _IGN, minimum=1, maximum=100),
+          "Busy-replica percentage the autoscaler aims for (docs/kubernetes.md: how it maps).",
+          minimum=1, maximum=100),
     # Azure-only placement, monitoring and networking
     Field("location", "location", str, _d(aci=None), "Azure region.", _IGN),
     Field("dns_name_label", "dnsNameLabel", str, _d(aci=None), "DNS label of the endpoint.", _IGN),
@@ -174,11 +176,12 @@ FIELDS: tuple[Field, ...] = (
           Support.REFUSED, refused_reason=_CMK_REFUSED),
     Field("vnet_name", "vnetName", str, _d(aci=None), "Virtual network.", _IGN),
     Field("subnet_name", "subnetName", str, _d(aci=None), "Subnet.", _IGN),
-    Field("namespace", "namespace", str, _d(aks=None), "Kubernetes namespace.", _IGN,
+    Field("namespace", "namespace", str, _d(aks=None),
+          "Kubernetes namespace; unset uses the attached target's.",
           pattern=_NAMESPACE_PATTERN, max_length=63,
           pattern_help="up to 63 of a-z, 0-9 and '-', not starting or ending with '-'"),
     Field("compute_target_name", "computeTargetName", str, _d(aks=None),
-          "Name of the AKS compute target.", _IGN),
+          "Attached Kubernetes target to deploy to; unset uses the only one attached."),
     # bookkeeping (an SDK parameter, also accepted in files)
     Field("description", "description", str, _d(None, None, None), "Free text."),
 )
