@@ -3,6 +3,22 @@
 Adding a concept = a module with its tables + one line here + one Alembic revision.
 """
 
-from modelport.server.store import environments, models, runs, services, usages, workspaces
+from modelport.server.store import (
+    environments,
+    models,
+    runs,
+    services,
+    telemetry,
+    usages,
+    workspaces,
+)
 
-__all__ = ["environments", "models", "runs", "services", "usages", "workspaces"]
+__all__ = [
+    "environments",
+    "models",
+    "runs",
+    "services",
+    "telemetry",
+    "usages",
+    "workspaces",
+]
