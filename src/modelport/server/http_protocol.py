@@ -1,31 +1,194 @@
-"""The workspace server's HTTP protocol: uvicorn's httptools one, with its one plain-text answer
-turned into ``{"message": …}``. (The inference server has a leaner protocol of its own:
-serving/protocol.py.)
+"""The workspace server's HTTP protocol: uvicorn's httptools one, with deadlines on every connection
+state, a cap on connections and on request heads, and JSON error answers. (The inference server
+has a leaner protocol of its own: serving/protocol.py; both share connguard.py.)
 
-Requests that cannot be parsed as HTTP never reach an ASGI app: uvicorn answers them itself with a
-``text/plain`` 400. Every modelport error body is JSON, that one included.
+uvicorn alone holds a connection that never sends a byte, or sends its head or body a byte at a
+time, forever, accepts until the process runs out of file descriptors, and buffers request heads
+without bound. Here, checked by one sweep a second:
+
+- a request head must be complete within ``timeout_keep_alive`` seconds of its first byte (408),
+  and is at most ``MAX_HEAD_BYTES`` (431);
+- a request body must keep arriving (``body_timeout``; 408);
+- a connection with no request in progress closes ``timeout_keep_alive`` seconds after it opened or
+  last answered, even while the client trickles the unread rest of a body answered early (401);
+- at ``max_connections`` the connection stalled longest is closed to make room; when every one is
+  busy the newcomer gets 503 ``{"message"}``.
+
+Requests that cannot be parsed never reach the app: uvicorn answers them with a ``text/plain`` 400,
+turned into ``{"message": …}`` here like every other modelport error.
 """
 
 from __future__ import annotations
 
-import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import asyncio
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from modelport.serving.connguard import (
+    FULL_MESSAGE,
+    ConnectionPool,
+    body_evictable,
+    body_stalled,
+    effective_cap,
+    json_answer,
+)
+
+log = logging.getLogger("modelport.server")
+
+MAX_HEAD_BYTES = 1024 * 1024  # request line and headers, like the inference server
+SWEEP_SECONDS = 1.0
+
+
+class _Guard:
+    """The state shared by one server's connections: the cap and the deadline sweep."""
+
+    def __init__(self, max_connections: int, body_timeout: float) -> None:
+        self.pool = ConnectionPool(effective_cap(max_connections))
+        self.body_timeout = body_timeout
+        self.connections: set[GuardedHttpToolsProtocol] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for conn in list(self.connections):
+            conn.enforce_deadlines(now)
+        self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
 
 
 class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
+    head_bytes = 0
+
     def send_400_response(self, msg: str) -> None:
-        body = orjson.dumps({"message": msg})
-        content = [b"HTTP/1.1 400 Bad Request\r\n"]
-        for name, value in self.server_state.default_headers:
-            content.extend([name, b": ", value, b"\r\n"])
-        content.extend(
-            [
-                b"content-type: application/json\r\n",
-                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
-                b"connection: close\r\n",
-                b"\r\n",
-                body,
-            ]
-        )
-        self.transport.write(b"".join(content))
+        if self.head_bytes > MAX_HEAD_BYTES:
+            status, msg = 431, f"Request line and headers exceed {MAX_HEAD_BYTES} bytes."
+        else:
+            status = 400
+        self.transport.write(json_answer(STATUS_LINE[status], msg))
         self.transport.close()
+
+
+class GuardedHttpToolsProtocol(JsonErrorHttpToolsProtocol):
+    guard: _Guard  # set on the class by guarded_protocol()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.progress = self.idle_since = self.loop.time()
+        self.head_started: float | None = None
+        self.in_body = False
+        self.body_started = 0.0
+        self.body_received = 0
+        self.counted = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        guard = self.guard
+        guard.start(self.loop)
+        guard.connections.add(self)
+        if not guard.pool.admit(self, self.loop.time()):
+            log.warning("connection refused: %s", FULL_MESSAGE)
+            transport.write(json_answer(STATUS_LINE[503], FULL_MESSAGE))
+            transport.close()
+            return
+        self.counted = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.guard.connections.discard(self)
+        if self.counted:
+            self.guard.pool.leave(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.progress = self.loop.time()
+        if not self.in_body:  # counted here: httptools buffers one header's value whole
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self.send_400_response("")
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        self.head_started = self.loop.time()
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self.head_started = None
+        self.head_bytes = 0
+        self.in_body = True
+        self.body_started = self.loop.time()
+        self.body_received = 0
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self.body_received += len(body)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self.in_body = False
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        self.idle_since = self.loop.time()
+        super().on_response_complete()
+
+    # ------------------------------------------------------------------ deadlines and the cap
+    def _serving(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _body_pending(self) -> bool:
+        return self._serving() and self.cycle.more_body
+
+    def enforce_deadlines(self, now: float) -> None:
+        if self.transport.is_closing():
+            return
+        deadline = now - self.timeout_keep_alive
+        if self._body_pending():
+            if body_stalled(now, self.body_started, self.progress, self.body_received,
+                            self.guard.body_timeout):  # fmt: skip
+                self._drop(408, "The request body did not arrive in time.")
+        elif self._serving():
+            return
+        elif self.head_started is not None:
+            if self.head_started < deadline:
+                self._drop(408, "The request line and headers did not arrive in time.")
+        elif self.idle_since < deadline:
+            self.transport.close()
+
+    def _drop(self, status: int, message: str) -> None:
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True  # the handler's next receive() is a disconnect
+            cycle.message_event.set()
+            if cycle.response_started:
+                self.transport.close()
+                return
+        self.transport.write(json_answer(STATUS_LINE[status], message))
+        self.transport.close()
+
+    def stalled_since(self, now: float) -> float | None:
+        if self._body_pending():
+            if body_evictable(now, self.body_started, self.progress, self.body_received):
+                return self.progress
+            return None
+        if self._serving():
+            return None
+        return self.progress
+
+    def evict(self) -> None:
+        self.counted = False
+        if self._body_pending() or self.head_started is not None:
+            self._drop(408, "Too slow: the server needed the connection.")
+        else:
+            self.transport.close()
+
+
+def guarded_protocol(max_connections: int, body_timeout: float) -> type[GuardedHttpToolsProtocol]:
+    """A protocol class for one server, with its own connection cap and deadlines."""
+    guard = _Guard(max_connections, body_timeout)
+    log.info("at most %d connections at once", guard.pool.limit)
+    return type("ServerHttpProtocol", (GuardedHttpToolsProtocol,), {"guard": guard})

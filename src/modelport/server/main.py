@@ -18,7 +18,7 @@ from modelport.server import home as home_files
 from modelport.server.app import create_app
 from modelport.server.artifacts import ArtifactStore
 from modelport.server.context import ServerContext
-from modelport.server.http_protocol import JsonErrorHttpToolsProtocol
+from modelport.server.http_protocol import guarded_protocol
 from modelport.server.settings import SETTINGS, ServerSettings, default_home
 from modelport.server.store import migrate
 from modelport.server.store.db import Store
@@ -94,7 +94,8 @@ def serve(settings: ServerSettings) -> None:
     ctx = build_context(settings)
     config = uvicorn.Config(
         create_app(ctx),
-        http=JsonErrorHttpToolsProtocol,
+        http=guarded_protocol(settings.max_connections, settings.body_timeout),
+        timeout_keep_alive=5,  # also the deadline of a request head (http_protocol.py)
         log_level="info",
         access_log=False,
         server_header=False,
@@ -130,6 +131,12 @@ def parse_args(argv: Sequence[str] | None = None) -> ServerSettings:
         port = int(args.port)
     except ValueError:
         parser.error(f"--port: {args.port!r} is not a number")
+    try:
+        max_connections, body_timeout = int(args.max_connections), float(args.body_timeout)
+    except ValueError:
+        parser.error("--max-connections and --body-timeout take numbers")
+    if max_connections < 1 or body_timeout <= 0:
+        parser.error("--max-connections and --body-timeout must be positive")
     return ServerSettings(
         home=Path(args.home).expanduser() if args.home else default_home(),
         host=args.host,
@@ -138,6 +145,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ServerSettings:
         artifacts=Path(args.artifacts).expanduser() if args.artifacts else None,
         tls_cert=Path(args.tls_cert).expanduser() if args.tls_cert else None,
         tls_key=Path(args.tls_key).expanduser() if args.tls_key else None,
+        max_connections=max_connections,
+        body_timeout=body_timeout,
     )
 
 

@@ -48,6 +48,21 @@ SETTINGS: tuple[Setting, ...] = (
         "PEM certificate (full chain): serve HTTPS, TLS 1.2 or newer only.",
     ),
     Setting("tls_key", "--tls-key", "MODELPORT_SERVER_TLS_KEY", None, "PEM key of --tls-cert."),
+    Setting(
+        "max_connections",
+        "--max-connections",
+        "MODELPORT_MAX_CONNECTIONS",
+        "1000",
+        "Open connections at once (lowered to fit the open-file limit); past it the most stalled "
+        "one is closed, or the newcomer gets 503 when all are busy.",
+    ),
+    Setting(
+        "body_timeout",
+        "--body-timeout",
+        "MODELPORT_BODY_TIMEOUT",
+        "30",
+        "Seconds a request body may send nothing (or average under 1 KiB/s) before 408.",
+    ),
 )
 
 
@@ -60,6 +75,8 @@ class ServerSettings:
     artifacts: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    max_connections: int = 1000
+    body_timeout: float = 30.0
 
     @property
     def scheme(self) -> str:

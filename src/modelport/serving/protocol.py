@@ -6,10 +6,15 @@ it builds a cycle object, an ``asyncio.Event``, a task kept in a ``WeakSet``, a 
 and writes the head and the body separately. At 64 connections a bare ASGI app on it cost 47 µs
 of CPU per request here, the same answer from a bare httptools protocol 8 to 11 µs; once run() is
 batched that difference is most of a request's cost. This protocol keeps what the inference
-server needs, in the same shape: keep-alive and pipelining, a deadline for request heads, ``Expect: 100-continue``, chunked
+server needs, in the same shape: keep-alive and pipelining, ``Expect: 100-continue``, chunked
 request bodies with flow control, HEAD, ``Connection: close``, a JSON 400 for unparseable requests,
-the keep-alive timeout (swept once a second instead of a timer per answer), disconnect detection
-and the drain on SIGTERM (``ServerState.connections``/``tasks``, ``shutdown()``).
+disconnect detection and the drain on SIGTERM (``ServerState.connections``/``tasks``, ``shutdown()``).
+
+No connection state lasts without a deadline (checked by one sweep a second, not a timer each):
+a request head must arrive within --keep-alive seconds (else 408), an idle keep-alive connection
+closes after --keep-alive seconds, a request body must keep arriving (--body-timeout, else 408),
+and an answer given before the whole body arrived (401, 413, …) closes the connection after a short
+linger instead of draining the rest. Each listener caps its connections (connguard.py).
 """
 
 from __future__ import annotations
@@ -23,8 +28,14 @@ from typing import Any
 from urllib.parse import unquote
 
 import httptools
-import orjson
 
+from modelport.serving.connguard import (
+    FULL_MESSAGE,
+    ConnectionPool,
+    body_evictable,
+    body_stalled,
+    json_answer,
+)
 from modelport.serving.responses import GENERIC_INTERNAL_ERROR, error_body
 
 log = logging.getLogger("modelport.serving")
@@ -49,10 +60,11 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 class ServerState:
-    """The worker's connections and request tasks (for the drain), and the keep-alive sweep."""
+    """The worker's connections and request tasks (for the drain), and the deadline sweep."""
 
-    def __init__(self, keep_alive: float) -> None:
+    def __init__(self, keep_alive: float, body_timeout: float = 30.0) -> None:
         self.keep_alive = keep_alive
+        self.body_timeout = body_timeout
         self.connections: set[HttpProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.TimerHandle | None = None
@@ -62,9 +74,9 @@ class ServerState:
             self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
 
     def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        deadline = loop.time() - self.keep_alive
+        now = loop.time()
         for conn in list(self.connections):
-            conn.close_if_idle_since(deadline)
+            conn.enforce_deadlines(now)
         self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
 
 
@@ -145,6 +157,8 @@ class _Cycle:
             raise RuntimeError(f"unexpected ASGI message {kind!r} at this point of the response")
         body = message.get("body", b"")
         more = message.get("more_body", False)
+        if more and self.disconnected:  # a streamed answer learns that its client left
+            raise ConnectionResetError("the client closed the connection")
         head, self.head = self.head, b""
         if self.method == "HEAD":
             body = b""
@@ -169,7 +183,8 @@ class _Cycle:
             parts += (name, b": ", value, b"\r\n")
         if closing:
             self.keep_alive = False
-        elif not self.keep_alive or self.conn.closing:
+        elif not self.keep_alive or self.conn.closing or not self.complete:
+            # answered before the whole body arrived (401, 413, …): close rather than drain it
             self.keep_alive = False
             parts.append(b"connection: close\r\n")
         if not has_length and self.method != "HEAD" and status not in (204, 304):
@@ -182,10 +197,17 @@ class _Cycle:
 class HttpProtocol(asyncio.Protocol):
     """One connection. ``parsing`` gets the parser's callbacks; ``active`` is being answered."""
 
-    def __init__(self, app: App, state: ServerState, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        app: App,
+        state: ServerState,
+        loop: asyncio.AbstractEventLoop,
+        pool: ConnectionPool | None = None,
+    ) -> None:
         self.app = app
         self.state = state
         self.loop = loop
+        self.pool = pool
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self.parsing: _Cycle | None = None
@@ -196,7 +218,9 @@ class HttpProtocol(asyncio.Protocol):
         self.closing = False
         self.lingering = False
         self.head_started: float | None = None  # while a request head is incomplete
-        self.idle_since = loop.time()
+        self.idle_since = self.progress = loop.time()  # progress: the last bytes received
+        self.body_started = 0.0
+        self.body_received = 0
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
         self.scheme = "http"
@@ -212,9 +236,16 @@ class HttpProtocol(asyncio.Protocol):
             self.scheme = "https"
         self.state.connections.add(self)
         self.state.start_sweeping(self.loop)
+        if self.pool is not None and not self.pool.admit(self, self.loop.time()):
+            self.pool = None
+            log.warning("connection refused: %s", FULL_MESSAGE)
+            self.write(json_answer(_STATUS_LINES[503], FULL_MESSAGE))
+            self.close_after_answer(client_sending=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.connections.discard(self)
+        if self.pool is not None:
+            self.pool.leave(self)
         for cycle in (self.active, self.parsing, *self.pipeline):
             if cycle is not None and not cycle.response_complete:
                 cycle.disconnected = True
@@ -224,6 +255,7 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.lingering:
             return  # answered and closing: the rest of what the client sends is dropped
+        self.progress = self.loop.time()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -237,13 +269,7 @@ class HttpProtocol(asyncio.Protocol):
                 self._refuse(400, f"Invalid HTTP request received: {exc}")
 
     def _refuse(self, status: int, message: str) -> None:
-        body = orjson.dumps({"message": message})
-        self.write(
-            _STATUS_LINES[status]
-            + b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
-            % len(body)
-            + body
-        )
+        self.write(json_answer(_STATUS_LINES[status], message))
         self.close_after_answer(client_sending=True)
 
     def close_after_answer(self, client_sending: bool = False) -> None:
@@ -285,14 +311,64 @@ class HttpProtocol(asyncio.Protocol):
         if self.active is None:
             self.close()
 
-    def close_if_idle_since(self, deadline: float) -> None:
-        if self.active is not None or self.lingering:
+    def _body_pending(self) -> bool:
+        """A request is being answered while its body has not all arrived."""
+        active = self.active
+        return active is not None and self.parsing is active and not active.complete
+
+    def enforce_deadlines(self, now: float) -> None:
+        if self.lingering:
+            return  # closes on its own timer
+        deadline = now - self.state.keep_alive
+        if self._body_pending():
+            if body_stalled(now, self.body_started, self.progress, self.body_received,
+                            self.state.body_timeout):  # fmt: skip
+                self._drop_request("The request body did not arrive in time.")
+        elif self.active is not None:
             return
-        if self.head_started is not None:  # a request line and headers still trickling in
+        elif self.head_started is not None:  # a request line and headers still trickling in
             if self.head_started < deadline:
                 self._refuse(408, "The request line and headers did not arrive in time.")
-        elif self.parsing is None and self.idle_since < deadline:
+        elif self.idle_since < deadline and self.progress < deadline:
             self.close()
+
+    def _drop_request(self, message: str) -> None:
+        """408 for a request whose body stopped arriving; its handler sees a disconnect."""
+        cycle = self.active
+        if cycle is not None:
+            cycle.disconnected = True
+            cycle.wake()
+            if cycle.head is not None or cycle.response_complete:
+                self.close()  # an answer is under way: a 408 cannot follow it
+                return
+        self._refuse(408, message)
+
+    # ------------------------------------------------------------------ the connection cap
+    def stalled_since(self, now: float) -> float | None:
+        if self.lingering:
+            return float("-inf")  # answered already: the first to go
+        if self._body_pending():
+            if body_evictable(now, self.body_started, self.progress, self.body_received):
+                return self.progress
+            return None
+        if self.active is not None:
+            return None
+        return self.progress
+
+    def evict(self) -> None:
+        self.pool = None
+        if self.lingering:
+            self.close()
+            return
+        if self._body_pending() or self.head_started is not None:
+            self.write(
+                json_answer(_STATUS_LINES[408], "Too slow: the server needed the connection.")
+            )
+            cycle = self.active
+            if cycle is not None:
+                cycle.disconnected = True
+                cycle.wake()
+        self.close()
 
     # ------------------------------------------------------------------ parser callbacks
     def on_message_begin(self) -> None:
@@ -323,6 +399,8 @@ class HttpProtocol(asyncio.Protocol):
         cycle = self.parsing
         assert cycle is not None
         self.head_started = None
+        self.body_started = self.loop.time()
+        self.body_received = 0
         parser = self.parser
         method = parser.get_method().decode("ascii")
         url = httptools.parse_url(cycle.url)
@@ -359,6 +437,7 @@ class HttpProtocol(asyncio.Protocol):
             return  # answered already (e.g. 413 before reading): the rest is dropped
         cycle.body.append(body)
         cycle.buffered += len(body)
+        self.body_received += len(body)
         if cycle.buffered > BODY_HIGH_WATER:
             self.pause_reading()
         cycle.wake()

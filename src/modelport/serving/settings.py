@@ -102,6 +102,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("keep_alive", "--keep-alive", ("MODELPORT_KEEP_ALIVE",), float, 5.0,
             "Close idle keep-alive connections after this many seconds; a request whose line and "
             "headers have not all arrived by then gets 408.", "SECONDS"),
+    Setting("body_timeout", "--body-timeout", ("MODELPORT_BODY_TIMEOUT",), float, 30.0,
+            "A request body that sends nothing for this many seconds, or averages under 1 KiB/s past "
+            "them, gets 408 and the connection closes.", "SECONDS"),
+    Setting("max_connections", "--max-connections", ("MODELPORT_MAX_CONNECTIONS",), int, 1000,
+            "Open connections per worker process (lowered to fit the open-file limit). At the cap the "
+            "connection idle or stalled longest is closed to make room; when every one is busy the "
+            "newcomer gets 503. The health port has a separate cap of 64.", "N"),
     Setting("access_log", "--access-log", ("MODELPORT_ACCESS_LOG",), str, "off",
             "Access log: off, or json (one JSON object per request on stderr).", "off|json"),
     Setting("log_level", "--log-level", ("MODELPORT_LOG_LEVEL", "AZUREML_LOG_LEVEL"), str, "INFO",
@@ -184,7 +191,7 @@ def resolve(cli: Mapping[str, Any], environ: Mapping[str, str] | None = None) ->
         values.setdefault(s.name, s.default)
     if values["threads"] is None:
         values["threads"] = max(1, values["max_concurrent_requests"])
-    for name in ("max_concurrent_requests", "workers", "threads"):
+    for name in ("max_concurrent_requests", "workers", "threads", "max_connections"):
         if values[name] < 1:
             raise ValueError(f"{name.replace('_', '-')} must be at least 1")
     if values["inline_run_budget_ms"] < 0:

@@ -18,12 +18,15 @@ from modelport.serving import entry_script as es
 from modelport.serving.admission import Admission
 from modelport.serving.app import App, State
 from modelport.serving.batching import Batcher
+from modelport.serving.connguard import ConnectionPool, effective_cap
 from modelport.serving.logs import INIT_REQUEST_ID, REQUEST_ID, log
 from modelport.serving.metrics import Metrics
 from modelport.serving.process import EXIT_INIT, EXIT_OK, tls_context
 from modelport.serving.protocol import HttpProtocol, ServerState
 from modelport.serving.runner import Runner
 from modelport.serving.swagger import SwaggerDocs
+
+HEALTH_CONNECTIONS = 64
 
 
 def prepare_paths(settings: Any) -> tuple[str, str]:
@@ -62,20 +65,23 @@ class Worker:
         self.state = State()
         self.admission = Admission(settings.max_concurrent_requests, settings.max_queue_wait_ms / 1000,
                                    settings.max_queue_length, self.metrics)  # fmt: skip
-        self.server_state = ServerState(settings.keep_alive)
+        self.server_state = ServerState(settings.keep_alive, settings.body_timeout)
+        # one cap per listener: a flood on the shared port never starves the driver's probes
+        self.main_pool = ConnectionPool(effective_cap(settings.max_connections))
+        self.health_pool = ConnectionPool(HEALTH_CONNECTIONS)
         self.servers: list[asyncio.AbstractServer] = []  # the shared port's listeners
         self.health_server: asyncio.AbstractServer | None = None
         self.stop = asyncio.Event()
 
-    def _factory(self, app: App) -> Callable[[], HttpProtocol]:
+    def _factory(self, app: App, pool: ConnectionPool) -> Callable[[], HttpProtocol]:
         loop = asyncio.get_running_loop()
-        return lambda: HttpProtocol(app, self.server_state, loop)
+        return lambda: HttpProtocol(app, self.server_state, loop, pool)
 
     async def serve(self, main_sock: socket.socket, health_sock: socket.socket | None) -> int:
         loop = asyncio.get_running_loop()
         ssl_ctx = tls_context(self.s.tls_cert, self.s.tls_key)
         main_factory = self._factory(
-            App(self.s, self.state, self.metrics, self.admission, self.auth)
+            App(self.s, self.state, self.metrics, self.admission, self.auth), self.main_pool
         )
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
@@ -84,7 +90,7 @@ class Worker:
             health_app = App(self.s, self.state, self.metrics, self.admission, None, role="health")
             # kept open while draining, so the driver sees 503 Draining there
             self.health_server = await loop.create_server(
-                self._factory(health_app), sock=health_sock, backlog=256
+                self._factory(health_app, self.health_pool), sock=health_sock, backlog=256
             )
         if not deferred:
             self.servers.append(

@@ -1,0 +1,98 @@
+"""A cap on a listener's open connections, shared by the inference server's and the workspace
+server's HTTP protocols.
+
+A server whose open-file limit is reached can no longer accept anything: not a legitimate client,
+not a liveness probe, not its own log file. So each listener keeps its connections under a cap
+(set below ``RLIMIT_NOFILE``). At the cap, a new connection first pushes out the connection that
+has been making no progress the longest (idle keep-alive, a head or body trickling in, an answer
+lingering); only when every connection is busy being answered is the newcomer refused with 503.
+That way a flood of held connections costs an attacker its own connections, not other clients'.
+"""
+
+from __future__ import annotations
+
+import resource
+from typing import Protocol
+
+import orjson
+
+# File descriptors kept free for everything else a process opens (logs, models, threads' pipes,
+# the probe of a sibling, a health port).
+FD_RESERVE = 64
+# A stalled body (no byte for this long) or one slower than MIN_BODY_RATE may be pushed out.
+STALL_SECONDS = 1.0
+MIN_BODY_RATE = 1024  # bytes per second, averaged since the head
+
+
+class Guarded(Protocol):
+    def stalled_since(self, now: float) -> float | None:
+        """Since when this connection has made no progress, or None while it is being served."""
+
+    def evict(self) -> None:
+        """Close now (answering 408 first when a request is partly received)."""
+
+
+def effective_cap(wanted: int) -> int:
+    """``wanted``, lowered to what the process's open-file limit leaves room for."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    room = soft - FD_RESERVE if soft > 2 * FD_RESERVE else soft // 2
+    return max(1, min(wanted, room))
+
+
+class ConnectionPool:
+    """The counted connections of one listener."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.members: set[Guarded] = set()
+        self.evicted = 0
+        self.refused = 0
+
+    def admit(self, conn: Guarded, now: float) -> bool:
+        """Count ``conn`` in, making room by evicting the stalest connection; False when full."""
+        if len(self.members) >= self.limit:
+            victim: Guarded | None = None
+            oldest = now
+            for other in self.members:
+                since = other.stalled_since(now)
+                if since is not None and since <= oldest:
+                    victim, oldest = other, since
+            if victim is None:
+                self.refused += 1
+                return False
+            self.members.discard(victim)
+            self.evicted += 1
+            victim.evict()
+        self.members.add(conn)
+        return True
+
+    def leave(self, conn: Guarded) -> None:
+        self.members.discard(conn)
+
+
+def body_stalled(now: float, started: float, last: float, received: int, timeout: float) -> bool:
+    """A request body that sent nothing for ``timeout`` s, or averaged under MIN_BODY_RATE past it."""
+    if now - last > timeout:
+        return True
+    elapsed = now - started
+    return elapsed > timeout and received < MIN_BODY_RATE * elapsed
+
+
+def body_evictable(now: float, started: float, last: float, received: int) -> bool:
+    return body_stalled(now, started, last, received, STALL_SECONDS)
+
+
+def json_answer(status_line: bytes, message: str) -> bytes:
+    """A whole ``{"message"}`` answer that closes the connection (written by protocols directly)."""
+    body = orjson.dumps({"message": message})
+    return (
+        status_line
+        + b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+        % len(body)
+        + body
+    )
+
+
+FULL_MESSAGE = "The server has too many open connections; retry shortly (every connection is busy)."
