@@ -191,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Answers (service.run): {via_run}")
     print(f"Expected (in process): {expected}")
     ok = via_http == expected and via_run == expected
+    # modelport only: a one-time link that signs a browser in to the studio (valid 5 minutes)
+    from modelport.cli.studio import link_for
+
+    print(f"Studio: {link_for(ws)}")
     print(
         f"{'OK' if ok else 'MISMATCH'}: {service.name} is {service.state} in {time.monotonic() - started:.1f}s"
     )
