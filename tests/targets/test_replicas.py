@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import socket
@@ -12,8 +14,29 @@ import pytest
 
 from modelport.errors import Conflict
 from modelport.targets.local import LocalDriver
+from modelport.targets.local import limits as local_limits
 
 from .conftest import is_alive, kill9, make_spec, proc_status, replica_pids, wait_for
+
+# what this host offers the local target (the cgroup v1 assertions run where v1 is writable)
+HOST_CGROUPS = (
+    "v2"
+    if local_limits.cgroup_v2_writable()
+    else "v1"
+    if os.access("/sys/fs/cgroup/memory/cgroup.procs", os.W_OK)
+    else "none"
+)
+ALLOC_SCRIPT = """
+import json, time
+import numpy as np
+def init():
+    pass
+def run(raw):
+    body = json.loads(raw)
+    block = np.ones(body["mb"] * 2**20 // 8)  # touched: resident, not only reserved
+    time.sleep(body.get("hold", 0))
+    return {"mb": round(block.nbytes / 2**20)}
+"""
 
 
 def score(port: int, body: dict[str, object]) -> dict[str, object]:
@@ -69,28 +92,70 @@ def test_killed_replica_is_restarted(driver: LocalDriver, app_dir: Path) -> None
 def test_cpu_and_memory_limits_are_applied_and_reported(driver: LocalDriver, app_dir: Path) -> None:
     driver.apply(make_spec(app_dir, replicas=2, cpu_cores=0.5, memory_gb=1.5))
     rev = driver.wait_ready("ws/svc", 1)
-    cpus = set()
+    everyone = proc_status(os.getpid(), "Cpus_allowed_list")
     for replica in rev.replicas:
         assert replica.pid is not None and replica.limits is not None
-        assert replica.limits.method == "affinity+rlimit"  # cgroup v1 here: the fallback
-        allowed = proc_status(replica.pid, "Cpus_allowed_list")
-        assert allowed == ",".join(map(str, replica.limits.cpus or ()))
-        cpus.add(allowed)
         with open(f"/proc/{replica.pid}/limits") as f:
             line = next(x for x in f if x.startswith("Max address space"))
-        assert line.split()[3:5] == [str(int(1.5 * 2**30))] * 2
-        assert "0.5 cores asked: pinned to 1 whole core(s)" in replica.limits.describe()
-    assert len(cpus) == 2  # the two replicas are spread over the two cores
+        assert line.split()[3:5] == ["unlimited"] * 2  # no RLIMIT_AS: numpy reserves far more
+        if HOST_CGROUPS == "v1":
+            assert replica.limits.method == "cgroup-v1"
+            assert replica.limits.cpu_quota == 0.5 and replica.limits.cpus is None
+            assert replica.limits.memory_bytes == int(1.5 * 2**30)
+            # a quota, not a core: every replica may run on every CPU
+            assert proc_status(replica.pid, "Cpus_allowed_list") == everyone
+            groups = open(f"/proc/{replica.pid}/cgroup").read()
+            memory_group = next(g for g in replica.limits.notes if "/memory/" in g).split()[1]
+            assert memory_group.endswith(f"modelport/ws.svc.rev-1.{replica.index}.{os.getpid()}")
+            assert memory_group.split("/sys/fs/cgroup/memory")[1] in groups
+            limit = (Path(memory_group) / "memory.limit_in_bytes").read_text().strip()
+            assert int(limit) == int(1.5 * 2**30)
+            cpu_group = next(g for g in replica.limits.notes if "/cpu/" in g).split()[1]
+            assert (Path(cpu_group) / "cpu.cfs_quota_us").read_text().strip() == "50000"
 
 
-def test_memory_below_the_floor_is_raised_to_it_and_said_so(
+def test_numpy_allocates_up_to_the_limit_and_going_over_is_oom_killed(
     driver: LocalDriver, app_dir: Path
 ) -> None:
-    driver.apply(make_spec(app_dir, memory_gb=0.5))
-    rev = driver.wait_ready("ws/svc", 1)
-    limits = rev.replicas[0].limits
-    assert limits is not None and limits.memory_bytes == 2**30
-    assert "address space limited to the 1 GiB floor" in limits.describe()
+    (app_dir / "alloc.py").write_text(ALLOC_SCRIPT)
+    port = driver.apply(make_spec(app_dir, "alloc.py", memory_gb=0.5))
+    first = driver.wait_ready("ws/svc", 1).replicas[0]
+    # 200 MB of numpy under a 512 MiB limit (with RLIMIT_AS this failed far below the limit)
+    assert score(port, {"mb": 200})["mb"] == 200
+    with contextlib.suppress(OSError, http.client.HTTPException, ValueError):
+        score(port, {"mb": 900})
+    killed = wait_for(
+        lambda: (r := driver.observe("ws/svc").revision(1)) and r.replicas[0].restarts >= 1 and r,
+        what="the replica over its memory limit to be killed and restarted",
+    )
+    assert killed.replicas[0].pid != first.pid
+    logs = driver.logs("ws/svc")
+    assert "OOMKilled: " in logs and "restart in" in logs
+    assert driver.wait_ready("ws/svc", 1).replicas[0].ready
+
+
+def test_rss_watchdog_kills_over_the_limit_where_no_cgroup_is_writable(
+    run_dir: Path, app_dir: Path, tmp_path: Path
+) -> None:
+    from .conftest import cleanup
+
+    (app_dir / "alloc.py").write_text(ALLOC_SCRIPT)
+    empty_root = tmp_path / "no-cgroups"
+    empty_root.mkdir()
+    drv = LocalDriver(run_dir, stop_grace=5.0, backoff_base=0.2, cgroup_root=empty_root)
+    try:
+        port = drv.apply(make_spec(app_dir, "alloc.py", memory_gb=0.5, cpu_cores=1))
+        replica = drv.wait_ready("ws/svc", 1).replicas[0]
+        assert replica.limits is not None and replica.limits.method == "affinity+rss-watchdog"
+        assert score(port, {"mb": 100})["mb"] == 100
+        with contextlib.suppress(OSError, http.client.HTTPException, ValueError):
+            score(port, {"mb": 900, "hold": 5})
+        wait_for(lambda: (r := drv.observe("ws/svc").revision(1)) and r.replicas[0].restarts >= 1,
+                 what="the watchdog to kill the replica")  # fmt: skip
+        logs = drv.logs("ws/svc")
+        assert "OOMKilled: resident memory" in logs and "(RSS watchdog)" in logs
+    finally:
+        cleanup(drv)
 
 
 def test_logs_show_each_replica_with_its_start_marker(driver: LocalDriver, app_dir: Path) -> None:
@@ -157,7 +222,8 @@ def test_v1_aci_config_runs_as_limited_replicas_with_its_request_limits(
     port = driver.apply(spec)
     replica = driver.wait_ready("ws/aci", 1).replicas[0]
     assert replica.pid is not None and replica.limits is not None
-    assert replica.limits.memory_bytes == 2**30 and len(replica.limits.cpus or ()) == 1
+    assert replica.limits.memory_bytes == 2**30
+    assert replica.limits.cpu_quota == 1 or len(replica.limits.cpus or ()) == 1
     with open(f"/proc/{replica.pid}/environ", "rb") as f:
         env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
     assert env[b"MODELPORT_MAX_CONCURRENT_REQUESTS"] == b"2"

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from modelport.serving.admission import Admission, Overloaded
+from modelport.serving.busy import BOARD as BUSY
 from modelport.serving.logs import REQUEST_ID, log
 
 Done = Callable[[bool, Any, float], None]
@@ -81,11 +82,13 @@ def call_script(
     The script's failure (SystemExit & co. included) is the request's, never the caller's.
     """
     token = REQUEST_ID.set(rid)
+    slot = BUSY.enter()  # the supervisor tells "busy in run()" from "hung" (serving/busy.py)
     try:
         return True, fn(*args, **kwargs)
     except BaseException as exc:
         return False, exc
     finally:
+        BUSY.leave(slot)
         REQUEST_ID.reset(token)
 
 
@@ -183,6 +186,7 @@ class Runner:
         self.threads: RunThreads | None = None
         self.timeout_ms = timeout_ms
         self.timeout = timeout_ms / 1000.0
+        BUSY.set_timeout(self.timeout)
         self.release = release
         self.on_run_time = on_run_time
         self.outstanding = 0  # invoke_queued calls submitted and not finished (or given up)

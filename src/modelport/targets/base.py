@@ -132,6 +132,12 @@ class CrashLoop(FailureCause):
     code = "CrashLoop"
 
 
+class OOMKilled(FailureCause):
+    """The replica went over its memory limit and was killed (by the kernel or the watchdog)."""
+
+    code = "OOMKilled"
+
+
 class TlsConfigurationFailed(FailureCause):
     """The TLS certificate or key could not be used."""
 
@@ -145,10 +151,11 @@ class TlsConfigurationFailed(FailureCause):
 class EnforcedLimits:
     """How cpu/memory limits were enforced for a replica (reported, never silently dropped)."""
 
-    method: str  # "cgroup-v2", "affinity+rlimit" or "none"
+    # "cgroup-v2", "cgroup-v1", "affinity", "rss-watchdog" joined by "+", or "none"
+    method: str
     cpus: tuple[int, ...] | None = None  # CPU affinity, when used
-    cpu_quota: float | None = None  # cores, when cgroup cpu.max is used
-    memory_bytes: int | None = None  # cgroup memory.max or RLIMIT_AS
+    cpu_quota: float | None = None  # cores, when a cgroup cpu quota is used
+    memory_bytes: int | None = None  # the memory limit (cgroup, or the RSS watchdog's)
     notes: tuple[str, ...] = ()
 
     def describe(self) -> str:

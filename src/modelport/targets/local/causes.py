@@ -67,8 +67,12 @@ def classify(
     recent_crashes: int,
     crash_loop_after: int,
     killed_by_probe: bool = False,
+    killed: str | None = None,
 ) -> FailureCause | None:
-    """The cause of one replica exit; None for a lone crash of a replica that had been ready."""
+    """The cause of one replica exit; None for a lone crash of a replica that had been ready.
+
+    ``killed`` is the supervisor's reason when it killed the replica itself.
+    """
     details = explaining_lines(lines)
     text = "\n".join(lines)
     who = f"replica {replica}"
@@ -85,7 +89,9 @@ def classify(
         return cls(_error_line(lines) or f"{who} could not read its TLS or auth file", details)
     if code == EXIT_LISTEN and "Address already in use" in text:
         return PortInUse(_error_line(lines) or f"{who} could not listen on its port", details)
-    what = "liveness probe failed; replica killed" if killed_by_probe else _exit_text(code)
+    what = _exit_text(code)
+    if killed_by_probe or killed:
+        what = f"{killed}; replica killed" if killed else "liveness probe failed; replica killed"
     if code == LAUNCH_FAILED:
         return CrashedAtStart(_error_line(lines) or f"{who} could not be started", details)
     if recent_crashes >= crash_loop_after:

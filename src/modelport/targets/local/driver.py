@@ -26,10 +26,11 @@ from modelport.targets.base import (
     FailureCause,
     ObservedRevision,
     ObservedService,
+    OOMKilled,
     PortInUse,
     ReplicaSetSpec,
 )
-from modelport.targets.local import limits, procs, rundir
+from modelport.targets.local import limits, liveness, procs, rundir
 from modelport.targets.local.causes import classify
 from modelport.targets.local.host import enable_tcp_migrate_req, kill_strays
 from modelport.targets.local.replica import Replica, free_port, probe
@@ -259,6 +260,9 @@ class LocalDriver:
                 self._start(rev, r, r.restarts + 1, now)
             return
         exited, code = r.poll()
+        if not exited:
+            r.check_memory()
+            exited, code = r.poll()
         if exited:
             self._on_exit(rev, r, code, now)
             return
@@ -267,12 +271,12 @@ class LocalDriver:
             if not future.done():
                 return
             r.probe_future = None
-            self._on_probe(rev, r, future.result(), now)
+            liveness.on_probe(rev, r, future.result(), now)
         if now >= r.next_probe and r.health_port:
             live = rev.spec.liveness
             r.probe_future = self._pool.submit(probe, r.health_port, live.timeout_seconds)
             r.next_probe = now + (
-                live.period_seconds if self._counting(rev, r, now) else READINESS_POLL
+                live.period_seconds if liveness.counting(rev, r, now) else READINESS_POLL
             )
 
     def _start(self, rev: Revision, r: Replica, attempt: int, now: float) -> None:
@@ -285,39 +289,16 @@ class LocalDriver:
             r.next_start = now + min(self.backoff_cap, self.backoff_base * 2 ** len(r.crash_times))
             log.warning("%s rev %d: %s", rev.spec.service, rev.spec.revision, r.cause.message)
 
-    def _counting(self, rev: Revision, r: Replica, now: float) -> bool:
-        """Liveness failures count once the replica was ready, or after a set initial delay."""
-        delay = rev.spec.liveness.initial_delay_seconds
-        return r.ever_ready or (delay > 0 and now - r.started_mono >= delay)
-
-    def _on_probe(self, rev: Revision, r: Replica, status: int | None, now: float) -> None:
-        live = rev.spec.liveness
-        if status == 200 and not r.ever_ready:
-            log.info("%s rev %d replica %d ready (pid %s)", rev.spec.service, rev.spec.revision,
-                     r.index, r.pid)  # fmt: skip
-            r.ever_ready, r.cause = True, None
-        r.ready = status == 200
-        if not self._counting(rev, r, now):
-            return
-        if status is not None:
-            r.live_successes += 1
-            if r.live_successes >= live.success_threshold:
-                r.live_failures = 0
-            return
-        r.live_failures, r.live_successes = r.live_failures + 1, 0
-        if r.live_failures >= live.failure_threshold:
-            log.warning("%s rev %d replica %d: liveness probe failed %d times; killing pid %s",
-                        rev.spec.service, rev.spec.revision, r.index, r.live_failures, r.pid)  # fmt: skip
-            r.killed_by_probe = True
-            r.signal(signal.SIGKILL, group=True)
-
     def _on_exit(self, rev: Revision, r: Replica, code: int | None, now: float) -> None:
         r.kill_group_leftovers(r.pid)
         lines = rundir.since_last_start(rundir.tail(r.log_path, 300))
         r.crash_times = [t for t in r.crash_times if now - t < self.crash_window] + [now]
         cause = classify(code, lines, replica=r.index, ever_ready=r.ever_ready,
                          recent_crashes=len(r.crash_times), crash_loop_after=self.crash_loop_after,
-                         killed_by_probe=r.killed_by_probe)  # fmt: skip
+                         killed_by_probe=r.killed_by_probe, killed=r.kill_reason)  # fmt: skip
+        oom = r.exited_out_of_memory()
+        if oom is not None:
+            cause = OOMKilled(oom, cause.details if cause else tuple(lines[-20:]))
         if cause is not None and cause.code == "PortInUse":
             # the server names the shared port even when its private health port was the one
             # taken (a race on a free port): only a foreign listener on the shared port counts
@@ -331,6 +312,10 @@ class LocalDriver:
         r.mark_exited(code)
         delay = min(self.backoff_cap, self.backoff_base * 2 ** max(0, len(r.crash_times) - 1))
         r.next_start = now + delay
+        r.note(
+            f"exited (code {code}): {cause.message if cause else _exit_reason(code, r)}; "
+            f"restart in {delay:.1f} s"
+        )
         log.warning("%s rev %d replica %d exited (code %s): %s; restart in %.1f s",
                     rev.spec.service, rev.spec.revision, r.index, code,
                     cause.message if cause else "restarting", delay)  # fmt: skip
@@ -389,3 +374,9 @@ class LocalDriver:
         log.info("%s rev %d: adopted %d live replica(s) of %d", service, number, sum(alive),
                  spec.replicas)  # fmt: skip
         self._revisions[(service, number)] = rev
+
+
+def _exit_reason(code: int | None, r: Replica) -> str:
+    if r.kill_reason:
+        return f"killed by the supervisor: {r.kill_reason}"
+    return "killed by a signal" if code is not None and code < 0 else "restarting"

@@ -1,4 +1,4 @@
-"""The exec shim every replica starts through: apply the limits plan, then become the replica.
+"""The exec shim every replica starts through: join the limits plan's cgroups, then become the replica.
 
 It runs as ``python -I -c LAUNCHER <plan-json> <argv…>`` so it imports nothing from modelport
 (the replica's interpreter may be a service environment) and the pid stays the replica's pid.
@@ -8,18 +8,15 @@ Applying limits here instead of in a ``preexec_fn`` keeps fork safe in a threade
 from __future__ import annotations
 
 LAUNCHER = """
-import json, os, resource, sys
+import json, os, sys
 plan = json.loads(sys.argv[1])
 argv = sys.argv[2:]
 try:
-    if plan.get("cgroup"):
-        with open(os.path.join(plan["cgroup"], "cgroup.procs"), "w") as f:
+    for group in plan.get("cgroups") or ():
+        with open(os.path.join(group, "cgroup.procs"), "w") as f:
             f.write(str(os.getpid()))
     if plan.get("cpus") is not None:
         os.sched_setaffinity(0, plan["cpus"])
-    if plan.get("address_space"):
-        n = plan["address_space"]
-        resource.setrlimit(resource.RLIMIT_AS, (n, n))
     os.execv(argv[0], argv)
 except OSError as exc:
     sys.stderr.write("modelport: cannot start replica: %s\\n" % exc)

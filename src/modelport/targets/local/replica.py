@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelport.serving.busy import ENV as BUSY_ENV
 from modelport.targets.base import EnforcedLimits, FailureCause, ReplicaSetSpec
 from modelport.targets.local import limits, procs
 from modelport.targets.local.launcher import LAUNCHER
@@ -29,6 +30,7 @@ from modelport.targets.local.rundir import START_MARK, read_json, write_json
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
 LOG_ROTATE_BYTES = 64 * 2**20  # checked at each (re)start of a replica
 RUN_DIR_ENV = "MODELPORT_RUN_DIR"  # marks every replica of a run dir (found again by /proc scans)
+NOTE_MARK = "=== supervisor: "  # not START_MARK: a note does not begin a new process's lines
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -78,6 +80,10 @@ class Replica:
     live_failures: int = 0
     live_successes: int = 0
     killed_by_probe: bool = False
+    kill_reason: str | None = None  # why the supervisor killed the current process, if it did
+    oom: str | None = None  # set when the current process went over its memory limit
+    oom_kills_at_start: int = 0
+    busy_noted: bool = False  # "busy inside run()" was written to the log for this stretch
     crash_times: list[float] = field(default_factory=list)
     stop_deadline: float | None = None
 
@@ -94,6 +100,11 @@ class Replica:
         return self.dir / f"{self.name}.json"
 
     @property
+    def busy_path(self) -> Path:
+        """Where the replica marks "inside run() since T" (modelport.serving.busy)."""
+        return self.dir / f"{self.name}.busy"
+
+    @property
     def alive(self) -> bool:
         return self.pid is not None
 
@@ -106,11 +117,10 @@ class Replica:
                 "MODELPORT_SERVICE_KEY": self.spec.service,
                 "MODELPORT_REVISION": str(self.spec.revision),
                 "MODELPORT_REPLICA": str(self.index),
+                BUSY_ENV: str(self.busy_path),
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        if self.plan.address_space is not None:
-            env.setdefault("MALLOC_ARENA_MAX", "2")  # glibc arenas reserve address space per thread
         return env
 
     def command(self) -> list[str]:
@@ -127,6 +137,7 @@ class Replica:
     def start(self, attempt: int) -> None:
         """Start the process (non-blocking); its output goes to the replica's log file."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.busy_path.unlink(missing_ok=True)  # the previous process's marks are not this one's
         self.health_port = free_port()
         group = f"{self.spec.service.replace('/', '.')}.rev-{self.spec.revision}.{self.index}"
         self.plan = limits.plan(
@@ -158,7 +169,9 @@ class Replica:
         self.start_ticks = info.start_ticks if info else None
         self.started_at = time.time()
         self.started_mono = time.monotonic()
-        self.ready = self.ever_ready = self.killed_by_probe = False
+        self.ready = self.ever_ready = self.killed_by_probe = self.busy_noted = False
+        self.kill_reason = self.oom = None
+        self.oom_kills_at_start = self.plan.oom_kills()
         self.first_answer = None
         self.live_failures = self.live_successes = 0
         self.next_probe = 0.0
@@ -198,12 +211,7 @@ class Replica:
             cpus = report.get("cpus")
             report["cpus"] = tuple(cpus) if cpus is not None else None
             report["notes"] = tuple(report.get("notes") or ())
-            self.plan = limits.Plan(
-                report["cpus"],
-                plan.get("address_space"),
-                plan.get("cgroup"),
-                EnforcedLimits(**report),
-            )
+            self.plan = limits.Plan.from_json(plan, EnforcedLimits(**report))
         return True
 
     def poll(self) -> tuple[bool, int | None]:
@@ -229,8 +237,37 @@ class Replica:
         self.ready = False
         self.last_exit_code = code
         self.probe_future = None
-        limits.remove_cgroup(self.plan.cgroup)
+        limits.remove_cgroups(self.plan.cgroups)
         self.save()
+
+    def note(self, text: str) -> None:
+        """A supervisor line in the replica's log, so ``service get-logs`` says what it did."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with contextlib.suppress(OSError), open(self.log_path, "a", encoding="utf-8") as log:
+            log.write(f"{NOTE_MARK}{stamp} {self.name}: {text}\n")
+
+    def kill(self, reason: str) -> None:
+        """SIGKILL the replica's process group, saying why in its log."""
+        self.kill_reason = reason
+        self.note(f"killing pid {self.pid}: {reason}")
+        self.signal(signal.SIGKILL, group=True)
+
+    def check_memory(self) -> None:
+        """The RSS watchdog (no memory cgroup): over the limit is an OOM kill, as a cgroup's."""
+        limit = self.plan.rss_limit
+        rss = limits.rss_bytes(self.pid) if limit is not None and self.pid else None
+        if limit is not None and rss is not None and rss > limit:
+            self.oom = (f"OOMKilled: resident memory {rss / 2**20:.0f} MiB went over the "
+                        f"memory limit of {limit / 2**20:.0f} MiB (RSS watchdog)")  # fmt: skip
+            self.kill(self.oom)
+
+    def exited_out_of_memory(self) -> str | None:
+        """Why the process that just exited was an OOM kill (watchdog or kernel), if it was."""
+        if self.oom is None and self.plan.oom_kills() > self.oom_kills_at_start:
+            limit = self.plan.report.memory_bytes or 0
+            self.oom = (f"OOMKilled: the kernel killed it at the memory limit of "
+                        f"{limit / 2**20:.0f} MiB (memory cgroup)")  # fmt: skip
+        return self.oom
 
     def signal(self, sig: int, group: bool = False) -> None:
         """Send ``sig`` to the replica (or its whole process group) if it is still the same process."""

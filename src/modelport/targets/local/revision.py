@@ -9,7 +9,7 @@ from modelport.targets.base import FailureCause, ObservedReplica, ObservedRevisi
 from modelport.targets.local.replica import Replica
 
 # which replica cause a revision reports first
-_SEVERITY = ("EntryScriptImportFailed", "InitFailed", "TlsConfigurationFailed", "PortInUse",
+_SEVERITY = ("EntryScriptImportFailed", "InitFailed", "TlsConfigurationFailed", "PortInUse", "OOMKilled",
              "CrashLoop", "CrashedAtStart")  # fmt: skip
 
 
