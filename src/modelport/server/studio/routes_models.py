@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from modelport.errors import UserError
+from modelport.server.deploy import nocode
 from modelport.server.studio import auth, render
 from modelport.server.studio.api import Api
 from modelport.server.studio.auth import SignedIn
@@ -86,7 +87,7 @@ async def model_page(
         request, "model.html", session, model=model, versions=versions["value"],
         services=using, other_services=[s for s in services["value"] if s not in using],
         tree=_tree(model["files"]), environments=envs["value"],
-        no_code=(model.get("framework") or "") in ("ScikitLearn", "Onnx"),
+        no_code=nocode.canonical_framework(model.get("framework")) in (nocode.SCIKITLEARN, nocode.ONNX),
     )  # fmt: skip
 
 

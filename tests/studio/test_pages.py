@@ -1,0 +1,167 @@
+"""Studio pages in-process: sign-in, sessions, CSRF, filters, labels (no browser needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from modelport.server.studio import charts, signing
+from modelport.server.studio.routes_deploy import default_service_name
+from tests.studio.conftest import Studio, form_token
+
+WS = "/api/v1/workspaces/default"
+
+
+def _register(studio: Studio, name: str, tags: dict[str, str]) -> None:
+    data = f"model {name}".encode()
+    sha = hashlib.sha256(data).hexdigest()
+    assert studio.api.put(f"{WS}/blobs/{sha}", content=data).status_code in (200, 201)
+    entry = {"path": "model.pkl", "sha256": sha, "size": len(data)}
+    r = studio.api.post(f"{WS}/models", json={"name": name, "files": [entry], "tags": tags})
+    assert r.status_code == 201, r.text
+
+
+def test_pages_need_a_session_and_the_api_still_needs_the_token(studio: Studio) -> None:
+    anonymous = studio.browser()
+    for path in ("/", "/w/default/models", "/w/default/services", "/w/default/runs"):
+        r = anonymous.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/signin?next="), path
+    r = anonymous.post("/w/default/models/x/1/deploy", data={"csrf": "x"})
+    assert r.status_code == 303 and r.headers["location"] == "/signin?next=/"
+    # a studio session is not an API credential: the API answers 401 without the bearer token
+    assert studio.signed_in().get(f"{WS}/models").status_code == 401
+
+
+def test_signin_with_wrong_token_or_forged_form_is_refused(studio: Studio) -> None:
+    client = studio.browser()
+    token = form_token(client.get("/signin").text)
+    r = client.post("/signin", data={"csrf": token, "token": "wrong", "next": "/"})
+    assert r.status_code == 401 and "Wrong workspace token" in r.text
+    assert "set-cookie" not in r.headers
+    r = client.post("/signin", data={"csrf": "forged", "token": studio.token})
+    assert r.status_code == 403 and "set-cookie" not in r.headers
+
+
+def test_session_cookie_is_httponly_samesite_strict(studio: Studio) -> None:
+    client = studio.browser()
+    token = form_token(client.get("/signin").text)
+    r = client.post("/signin", data={"csrf": token, "token": studio.token, "next": "//evil"})
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    assert r.headers["location"] == "/"  # another host is never a redirect target
+
+
+def test_one_time_link_signs_in_once(studio: Studio) -> None:
+    link = signing.signin_link("http://testserver", studio.token, "/w/default/services")
+    parts = urlsplit(link)
+    path = f"{parts.path}?{parts.query}"
+    first = studio.browser()
+    r = first.get(path)
+    assert r.status_code == 303 and r.headers["location"] == "/w/default/services"
+    assert first.get("/w/default/services").status_code == 200
+    again = studio.browser().get(path)
+    assert again.status_code == 401 and "already used" in again.text
+    other_key = signing.signin_link("http://testserver", "another-token")
+    t = parse_qs(urlsplit(other_key).query)["t"][0]
+    assert studio.browser().get(f"/signin/link?t={t}").status_code == 401
+
+
+def test_every_form_needs_the_sessions_csrf_token(studio: Studio) -> None:
+    _register(studio, "csrf-model", {"team": "vision"})
+    client = studio.signed_in()
+    path = "/w/default/models/csrf-model/1/labels"
+    r = client.post(path, data={"add_tag": "stage=prod"})
+    assert r.status_code == 403 and "CSRF" in r.text
+    other = studio.signed_in()
+    wrong = form_token(other.get("/w/default/models").text)  # another session's token
+    assert client.post(path, data={"add_tag": "stage=prod", "csrf": wrong}).status_code == 403
+    mine = form_token(client.get("/w/default/models").text)
+    r = client.post(
+        path,
+        data={"add_tag": "stage=prod", "csrf": mine},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert r.status_code == 403 and "origin" in r.text
+    r = client.post(path, data={"add_tag": "stage=prod", "csrf": mine})
+    assert r.status_code == 303
+    assert studio.api.get(f"{WS}/models/csrf-model/versions/1").json()["tags"]["stage"] == "prod"
+    # htmx requests carry the token in a header instead
+    r = client.post(path, data={"remove_tag": "stage"}, headers={"X-CSRF-Token": mine})
+    assert r.status_code == 303
+    assert "stage" not in studio.api.get(f"{WS}/models/csrf-model/versions/1").json()["tags"]
+
+
+def test_signout_ends_the_session_even_for_a_copied_cookie(studio: Studio) -> None:
+    client = studio.signed_in()
+    copied = client.cookies.get("modelport_studio")
+    token = form_token(client.get("/w/default/models").text)
+    r = client.post("/signout", data={"csrf": token})
+    assert r.status_code == 303 and r.headers["location"] == "/signin"
+    thief = studio.browser()
+    thief.cookies.set("modelport_studio", copied or "")
+    assert thief.get("/w/default/models").status_code == 303
+
+
+def test_models_filter_by_tags_and_properties(studio: Studio) -> None:
+    _register(studio, "filter-a", {"team": "vision", "stage": "prod"})
+    _register(studio, "filter-b", {"team": "speech"})
+    client = studio.signed_in()
+    page = client.get("/w/default/models", params={"tags": "team=vision stage=prod"}).text
+    assert "filter-a" in page and "filter-b" not in page
+    page = client.get("/w/default/models", params={"tags": "team"}).text
+    assert "filter-a" in page and "filter-b" in page
+    page = client.get("/w/default/models", params={"name": "filter-b"}).text
+    assert "filter-b" in page and "filter-a" not in page
+    bad = client.get("/w/default/models", params={"tags": "=x"})
+    assert bad.status_code == 400 and "has no key" in bad.text  # the API's own message
+
+
+def test_model_page_adds_properties_and_refuses_bad_input_readably(studio: Studio) -> None:
+    _register(studio, "props-model", {})
+    client = studio.signed_in()
+    page = client.get("/w/default/models/props-model/1")
+    assert page.status_code == 200 and "Deploy" in page.text
+    token = form_token(page.text)
+    path = "/w/default/models/props-model/1/labels"
+    assert client.post(path, data={"add_property": "acc=0.9", "csrf": token}).status_code == 303
+    assert "acc=0.9" in client.get("/w/default/models/props-model/1").text
+    r = client.post(path, data={"add_property": "novalue", "csrf": token})
+    assert r.status_code == 400 and "key=value" in r.text
+    assert client.get("/w/default/models/nope/1").status_code == 404
+
+
+def test_pages_send_a_strict_content_security_policy(studio: Studio) -> None:
+    r = studio.signed_in().get("/w/default/environments")
+    assert r.status_code == 200 and "AzureML-Minimal" in r.text
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_default_service_name_is_valid() -> None:
+    assert default_service_name("Digits_Model", 3) == "digits-model-v3"
+    assert default_service_name("9lives", 1) == "m-9lives-v1"
+    assert len(default_service_name("x" * 60, 12)) <= 32
+
+
+def test_charts_rates_ignore_restarts_and_other_replicas() -> None:
+    def text(start: float, ok: int, bad: int, lat_sum: float) -> str:
+        return (
+            f'modelport_requests_total{{route="score",status="200"}} {ok}\n'
+            f'modelport_requests_total{{route="score",status="500"}} {bad}\n'
+            f'modelport_requests_total{{route="metrics",status="200"}} 99\n'
+            f"modelport_request_duration_seconds_sum {lat_sum}\n"
+            f"modelport_request_duration_seconds_count {ok + bad}\n"
+            f"process_start_time_seconds {start}\n"
+        )
+
+    history = charts.History()
+    t = time.monotonic()
+    history.add("s", charts.parse(text(1.0, 10, 0, 1.0), t))
+    history.add("s", charts.parse(text(2.0, 500, 0, 9.0), t + 1))  # another replica
+    history.add("s", charts.parse(text(1.0, 30, 2, 3.2), t + 2))
+    points = history.points("s")
+    assert len(points) == 1
+    assert points[0].rps == 11 and points[0].eps == 1
+    assert round(points[0].latency_ms or 0) == 100
+    assert "Requests" in str(charts.charts(points)[0])
