@@ -9,15 +9,28 @@ from typing import TYPE_CHECKING, Any
 
 from modelport.errors import NotFound, UserError
 from modelport.sdk import _model_files
-from modelport.sdk import deploy as _deploy
 from modelport.sdk._http import seg
 from modelport.sdk._model_meta import _filter_param as _filter_param  # used by webservice.py
 from modelport.sdk._model_meta import _str_dict, _warn_unsupported
 from modelport.sdk._model_meta import registration_body as registration_body
 
 if TYPE_CHECKING:
+    from modelport.sdk import deploy as _deploy
+    from modelport.sdk import package as _package
     from modelport.sdk.run import Run
     from modelport.sdk.workspace import Workspace
+
+
+class _Imported:
+    """A static method whose module is imported on first access (signature and all intact)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self.module), self.name)
 
 
 class Model:
@@ -321,10 +334,15 @@ class Model:
     def __hash__(self) -> int:
         return hash(self.id)
 
-    # Model.deploy / profile / package come with the deployments issue: define them in their own
-    # module (e.g. sdk/_deploy.py) and attach them here with one line each, e.g.
-    #     deploy = staticmethod(_deploy.deploy)
-    deploy = staticmethod(_deploy.deploy)
+    # Model.deploy / package live in their own modules, attached with one line each; they import
+    # on first use (the config parsers cost ~0.1 s that `model list` should not pay), e.g.
+    #     deploy = _Imported("modelport.sdk.deploy", "deploy")
+    if TYPE_CHECKING:
+        package = staticmethod(_package.package)
+        deploy = staticmethod(_deploy.deploy)
+    else:
+        package = _Imported("modelport.sdk.package", "package")
+        deploy = _Imported("modelport.sdk.deploy", "deploy")
 
 
 def _resolve(

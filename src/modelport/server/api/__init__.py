@@ -8,6 +8,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from modelport.server.api import blobs, environments, health, models, runs, services, workspaces
+from modelport.server.api import telemetry as telemetry_api
+from modelport.server.api import packages
+from modelport.server.api import targets as targets_api
 
 PREFIX = "/api/v1"
 
@@ -20,4 +23,8 @@ ROUTERS: list[tuple[APIRouter, bool]] = [
     (runs.router, True),
     (services.router, True),
     (environments.router, True),
+    (telemetry_api.ingest_router, False),  # replicas: their service's ingestion key
+    (telemetry_api.router, True),
+    (packages.router, True),
+    (targets_api.router, True),
 ]

@@ -1,0 +1,67 @@
+"""Shared by the packaging tests (and the Kubernetes tests that run package images).
+
+``ensure_debian_base()`` makes the registry-free base image once per machine: a Debian bookworm
+root file system from debootstrap, imported into podman as ``localhost/debian-python:bookworm``
+(~50 s, then reused by every run); ``podman_missing()`` says why image tests cannot run here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+BASE_IMAGE = "localhost/debian-python:bookworm"
+BASE_LOCK = Path(tempfile.gettempdir()) / "mp-debian-base.lock"
+# run flags that work on these hosts (hybrid cgroups, no CAP_SYS_RESOURCE): reference note
+RUN_FLAGS = (
+    "--runtime", "runc", "--network=host",
+    "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
+)  # fmt: skip
+
+
+def podman_missing() -> str | None:
+    """Why podman-based tests cannot run here, or None."""
+    for tool in ("podman", "runc"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (scripts/system-deps installs it as root on Debian)"
+    probe = subprocess.run(["podman", "info"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        return f"podman does not work here: {probe.stderr.strip()[-200:]}"
+    return None
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    with open(BASE_LOCK, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_debian_base() -> str:
+    """The base image's name, creating it first if podman does not have it (one process at a time)."""
+    with _locked():
+        if subprocess.run(["podman", "image", "exists", BASE_IMAGE], check=False).returncode == 0:
+            return BASE_IMAGE
+        if shutil.which("debootstrap") is None:
+            raise RuntimeError("debootstrap is not installed: cannot make " + BASE_IMAGE)
+        with tempfile.TemporaryDirectory(prefix="mp-rootfs-") as tmp:
+            rootfs = Path(tmp) / "rootfs"
+            subprocess.run(
+                ["debootstrap", "--variant=minbase", "--include=python3,python3-venv",
+                 "bookworm", str(rootfs)],
+                check=True, capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )  # fmt: skip
+            tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+            subprocess.run(["podman", "import", "-", BASE_IMAGE], stdin=tar.stdout, check=True,
+                           capture_output=True)  # fmt: skip
+            tar.wait()
+        return BASE_IMAGE
