@@ -73,17 +73,17 @@ def test_amlresponse_shapes() -> None:
         r = AMLResponse(None, 200)
         print(r.body, r.mimetype)
         r = AMLResponse({"a": 1}, 422, {"X-A": "1, 2"}, json_str=True)
-        print(r.status_code, r.body, r.headers)
+        print(r.status_code, r.body, r.headers.items())
         r = AMLResponse(b"\\x00img", 200, {"Content-Type": "image/png"}, run_function_failed=True)
-        print(r.headers)
+        print(r.headers.items())
     """)
     lines = out.splitlines()
     assert lines[0] == "b'{}' application/json"
     assert (
-        lines[1]
-        == "422 b'{\"a\": 1}' [('Content-Type', 'application/json'), ('X-A', '1'), ('X-A', '2')]"
+        lines[1] == "422 b'{\"a\": 1}' [('Content-Type', 'application/json'), "
+        "('x-ms-run-function-failed', 'False'), ('X-A', '1'), ('X-A', '2')]"
     )
-    assert lines[2] == "[('Content-Type', 'image/png'), ('x-ms-run-function-failed', 'True')]"
+    assert lines[2] == "[('x-ms-run-function-failed', 'True'), ('Content-Type', 'image/png')]"
 
 
 def test_shim_standard_types_convert_like_the_spec() -> None:

@@ -9,10 +9,11 @@ It offers what v1 entry scripts use of the Flask/Werkzeug request: ``method``, `
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+from modelport.compat.headers import Headers as _Headers
 from modelport.compat.multipart import FileStorage, parse_form
 
 __all__ = ["AMLRequest", "FileStorage", "Headers", "MultiDict", "rawhttp"]
@@ -68,53 +69,12 @@ class MultiDict(dict[str, Any]):
         return super().items()
 
 
-class Headers:
-    """Case-insensitive request headers; iteration yields Title-Case names."""
+class Headers(_Headers):
+    """Request headers, case-insensitive; names shown in Title-Case as Werkzeug's EnvironHeaders does."""
 
-    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
-        self._items = [(title_case(k.decode("latin-1")), v.decode("latin-1")) for k, v in raw]
-
-    def get(self, key: str, default: Any = None, type: Callable[[str], Any] | None = None) -> Any:
-        lk = key.lower()
-        for k, v in self._items:
-            if k.lower() == lk:
-                return type(v) if type else v
-        return default
-
-    def getlist(self, key: str) -> list[str]:
-        lk = key.lower()
-        return [v for k, v in self._items if k.lower() == lk]
-
-    def __getitem__(self, key: str) -> str:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return str(value)
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key) is not None
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def keys(self) -> list[str]:
-        return [k for k, _ in self._items]
-
-    def items(self) -> list[tuple[str, str]]:
-        return list(self._items)
-
-    def to_dict(self) -> dict[str, str]:
-        """One entry per name; repeated headers joined with ', '."""
-        out: dict[str, str] = {}
-        for k, v in self._items:
-            out[k] = f"{out[k]}, {v}" if k in out else v
-        return out
-
-    def __repr__(self) -> str:
-        return f"Headers({self._items!r})"
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]] = ()) -> None:
+        super().__init__()
+        self._list = [(title_case(k.decode("latin-1")), v.decode("latin-1")) for k, v in raw]
 
 
 class AMLRequest:

@@ -28,17 +28,47 @@ def _the_one_entry(directory: str) -> str:
     return os.path.join(directory, entries[0])
 
 
-class Model:
-    """Only the static lookup that entry scripts call; the registry lives in ``modelport.Model``."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+def _registry_model() -> Any:
+    """``modelport.Model`` (the registry client); absent from a service's environment."""
+    try:
+        from modelport.sdk.model import Model as RegistryModel
+    except ImportError:
         raise NotImplementedError(
             "azureml.core.model.Model inside a service only offers Model.get_model_path(); "
             "use modelport.Model with a workspace for the registry."
-        )
+        ) from None
+    return RegistryModel
+
+
+class _Registry(type):
+    """Names other than get_model_path (``register``, ``list``, ``Framework``...) are the registry's."""
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(_registry_model(), name)
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        if type.__instancecheck__(cls, obj):
+            return True
+        try:
+            return isinstance(obj, _registry_model())
+        except NotImplementedError:
+            return False
+
+
+class Model(metaclass=_Registry):
+    """v1 driver code and entry scripts alike: ``Model.get_model_path`` is the light lookup a
+    service needs; ``Model(ws, name=...)`` and the class methods are ``modelport.Model``'s."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        return _registry_model()(*args, **kwargs)
 
     @staticmethod
     def get_model_path(model_name: str, version: int | None = None, _workspace: Any = None) -> str:
+        if _workspace is not None:  # v1 downloads into the cache from the workspace
+            path: str = _registry_model().get_model_path(model_name, version, _workspace)
+            return path
         if version is not None and not isinstance(version, int):
             raise ValueError("version should be an int")
         root = os.path.join(_models_dir(), model_name)

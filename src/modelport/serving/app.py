@@ -21,9 +21,11 @@ from modelport.serving.responses import (
     error_body,
     is_response_object,
     unpack_response,
+    response_stream,
 )
 from modelport.serving.runner import Runner, ScoringTimeout
 from modelport.serving.swagger import SwaggerDocs, SwaggerError
+from modelport.serving.streaming import send_stream
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -36,6 +38,14 @@ TEXT = (b"content-type", b"text/plain; charset=utf-8")
 CLOSE = (b"connection", b"close")
 SCORE_METHODS = ("GET", "POST", "OPTIONS")
 
+# the original's texts for these (Werkzeug's NotFound and MethodNotAllowed descriptions)
+NOT_FOUND = (
+    "The requested URL was not found on the server. If you entered the URL manually please check "
+    "your spelling and try again."
+)
+NOT_ALLOWED = "The method is not allowed for the requested URL."
+ALLOW_GET = (b"allow", b"GET, HEAD, OPTIONS")
+ALLOW_SCORE = (b"allow", b"GET, OPTIONS, POST")
 
 class BodyTooLarge(Exception):
     pass
@@ -103,9 +113,7 @@ class App:
         elif path == "/swagger.json" and self.role == "main":
             await self.swagger(scope, send)
         else:
-            await self.simple(
-                scope, send, "other", 404, [JSON], error_body(f"Route {path} not found.")
-            )
+            await self.simple(scope, send, "other", 404, [JSON], error_body(NOT_FOUND))
 
     # ------------------------------------------------------------------ small routes
     def _common(self, scope: Scope) -> list[tuple[bytes, bytes]]:
@@ -151,7 +159,9 @@ class App:
 
     async def health(self, scope: Scope, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
-            await self.simple(scope, send, "health", 405, [JSON], error_body("Method not allowed"))
+            await self.simple(
+                scope, send, "health", 405, [JSON, ALLOW_GET], error_body(NOT_ALLOWED)
+            )
         elif not self.state.ready:
             await self.simple(scope, send, "health", 503, [TEXT], b"init() has not finished")
         elif self.role == "health" and self.state.draining:
@@ -163,7 +173,7 @@ class App:
         headers = self._cors(scope, _header(scope, b"origin"))
         if scope["method"] not in ("GET", "HEAD"):
             return await self.simple(
-                scope, send, "swagger", 405, [*headers, JSON], error_body("Method not allowed")
+                scope, send, "swagger", 405, [*headers, JSON, ALLOW_GET], error_body(NOT_ALLOWED)
             )
         denied = self.auth.check(_header(scope, b"authorization")) if self.auth else None
         if denied:
@@ -261,7 +271,7 @@ class App:
         try:
             rid, id_headers = request_ids.resolve(rid_h, cid_h, msid_h, trace_h)
         except request_ids.TooLong as exc:
-            return await self._fail(send, 431, [*out, CLOSE], str(exc)), "", 0.0
+            return await self._fail(send, 431, [*out, *exc.headers, CLOSE], str(exc)), "", 0.0
         out += id_headers
         # a CORS pre-flight carries no credentials; it only reaches run() in @rawhttp mode
         preflight = scope["method"] == "OPTIONS" and (
@@ -287,7 +297,7 @@ class App:
             )
         method = scope["method"]
         if method not in SCORE_METHODS:
-            return await self._fail(send, 405, out, "Method not allowed"), rid, 0.0
+            return await self._fail(send, 405, [*out, ALLOW_SCORE], NOT_ALLOWED), rid, 0.0
         if method == "OPTIONS" and script.mode != "rawhttp":
             await self._send(
                 send, 200, [*out, (b"allow", b"GET, POST, OPTIONS"), *_run_headers(0.0, False)], b""
@@ -361,9 +371,11 @@ class App:
             else:
                 status, payload, failed = 200, dumps(result), False
                 out.append(JSON)
+        stream = None
         except Exception:
             log.exception("%s,the value run() returned could not be sent as JSON", rid)
             return await self._fail(send, 500, out, GENERIC_RUN_ERROR), rid, exec_s
+                stream = response_stream(result)
         out += _run_headers(exec_s, failed)
         await self._send(send, status, out, payload)
         return status, rid, exec_s
@@ -371,6 +383,12 @@ class App:
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for k, v in scope["headers"]:
+        if stream is not None:  # a generator message: chunks go out as run() produces them
+            out += _run_headers(exec_s, failed)
+            if self.state.draining:
+                out.append(CLOSE)
+            await send_stream(send, status, out, stream, rid)
+            return status, rid, exec_s
         if k == name:
             return v  # type: ignore[no-any-return]
     return None

@@ -52,8 +52,8 @@ def raw_input(method: str, body: bytes, query_string: bytes) -> str:
         return json.dumps(query_params(query_string))
     try:
         return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(400, "Request body could not be decoded as UTF-8.") from None
+    except UnicodeDecodeError as exc:  # the original's wording, exception text included
+        raise InputError(400, f"Input cannot be decoded as UTF-8: {exc}") from None
 
 
 def schema_kwargs(

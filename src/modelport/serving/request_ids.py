@@ -18,7 +18,12 @@ MAX_LENGTH = 100
 
 
 class TooLong(Exception):
-    pass
+    """An id over the limit (431); ``headers`` are the ids the original still echoes then: the
+    request id when it was not the one too long, and TraceId."""
+
+    def __init__(self, message: str, headers: list[tuple[bytes, bytes]]) -> None:
+        super().__init__(message)
+        self.headers = headers
 
 
 _VERSION_VARIANT_CLEAR = 0xFFFFFFFF_FFFF_0FFF_3FFF_FFFFFFFFFFFF
@@ -39,8 +44,9 @@ def resolve(
     trace_id: bytes | None,
 ) -> tuple[str, list[tuple[bytes, bytes]]]:
     """Return the request id and the response headers that echo the ids."""
+    trace = [(b"traceid", trace_id)] if trace_id is not None else []
     if request_id is not None and len(request_id) > MAX_LENGTH:
-        raise TooLong(f"x-request-id must not exceed {MAX_LENGTH} characters")
+        raise TooLong(f"x-request-id must not exceed {MAX_LENGTH} characters", trace)
     rid_b = request_id if request_id is not None else new_id()
     client = client_id or b""
     legacy = ms_request_id or b""
@@ -50,7 +56,8 @@ def resolve(
         legacy = client or rid_b
     if len(legacy) > MAX_LENGTH or len(client) > MAX_LENGTH:
         raise TooLong(
-            f"x-ms-request-id and x-ms-client-request-id must not exceed {MAX_LENGTH} characters"
+            f"x-ms-request-id and x-ms-client-request-id must not exceed {MAX_LENGTH} characters",
+            [(b"x-request-id", rid_b), *trace],
         )
     headers = [(b"x-request-id", rid_b), (b"x-ms-request-id", legacy)]
     if client:

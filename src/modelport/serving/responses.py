@@ -73,9 +73,22 @@ def is_response_object(obj: Any) -> bool:
     )
 
 
+def response_stream(obj: Any) -> Any:
+    """The chunks of a streamed response object (ours, or a Flask/Werkzeug one), else None."""
+    if getattr(obj, "is_streamed", False) is True:
+        return getattr(obj, "response", None)
+    return None
+
+
 def unpack_response(obj: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
-    """(status, headers, body, run_function_failed) of a response object run() returned."""
-    body = obj.body if hasattr(obj, "body") and isinstance(obj.body, bytes) else obj.get_data()
+    """(status, headers, body, run_function_failed) of a response object run() returned; the
+    body of a streamed one is left unread (see :func:`response_stream`)."""
+    if response_stream(obj) is not None:
+        body: Any = b""
+    elif hasattr(obj, "body") and isinstance(obj.body, bytes):
+        body = obj.body
+    else:
+        body = obj.get_data()
     if isinstance(body, str):
         body = body.encode("utf-8")
     raw_headers = obj.headers

@@ -130,7 +130,7 @@ def generate(
             "paths": _paths(prefix, version, "#/definitions/"), "definitions": definitions,
         }  # fmt: skip
     return {
-        "openapi": "3.1.0" if version == "3.1" else "3.0.1", "info": info,
+        "openapi": "3.1.0" if version == "3.1" else "3.0.3", "info": info,
         "servers": [{"url": "/"}],
         "paths": _paths(prefix, version, "#/components/schemas/"),
         "components": {"securitySchemes": {"Bearer": {"type": "apiKey", "name": "Authorization", "in": "header", "description": "For example: Bearer abc123"}}, "schemas": definitions},
