@@ -41,3 +41,11 @@ def test_a_flood_from_many_addresses_keeps_the_table_bounded() -> None:
     for i in range(authlimit._MAX_ADDRESSES * 2):
         limiter.record_failure(f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}")
     assert len(limiter._failures) <= authlimit._MAX_ADDRESSES
+
+
+def test_a_client_is_counted_once_whatever_alias_or_ipv6_address_it_uses() -> None:
+    key = authlimit.client_key
+    assert key("127.0.0.1") == key("127.0.0.22") == key("::1") == key("::ffff:127.0.0.5")
+    assert key("2001:db8:1:2::1") == key("2001:db8:1:2:ffff::9")  # one host owns its /64
+    assert key("2001:db8:1:3::1") != key("2001:db8:1:2::1")
+    assert key("::ffff:10.0.0.1") == key("10.0.0.1") != key("10.0.0.2")

@@ -213,7 +213,7 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing: _Cycle | None = None
         self.active: _Cycle | None = None
         self.pipeline: deque[_Cycle] = deque()
-        self.head_bytes = 0
+        self.head_bytes = self.raw_head_bytes = 0
         self.paused = False
         self.closing = False
         self.lingering = False
@@ -256,6 +256,12 @@ class HttpProtocol(asyncio.Protocol):
         if self.lingering:
             return  # answered and closing: the rest of what the client sends is dropped
         self.progress = self.loop.time()
+        if self.parsing is None or self.head_started is not None:
+            # counted as it arrives: httptools buffers one header's value whole before on_header
+            self.raw_head_bytes += len(data)
+            if self.raw_head_bytes > MAX_HEAD_BYTES:
+                self._refuse(431, f"Request line and headers exceed {MAX_HEAD_BYTES} bytes.")
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -399,6 +405,7 @@ class HttpProtocol(asyncio.Protocol):
         cycle = self.parsing
         assert cycle is not None
         self.head_started = None
+        self.raw_head_bytes = 0
         self.body_started = self.loop.time()
         self.body_received = 0
         parser = self.parser

@@ -8,7 +8,7 @@ owner. Counts live in this process (each server process of a shared database cou
 
 from __future__ import annotations
 
-import hmac
+import ipaddress
 import math
 import time
 from collections import deque
@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelport.server.security.tokengate import bearer, is_server_token
 
 _MAX_ADDRESSES = 10_000  # bound the table: a flood from many addresses cannot exhaust memory
 _OPEN_PATHS = ("/api/v1/health",)
@@ -39,9 +41,9 @@ class FailedAuthLimiter:
         if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        address = (scope.get("client") or ("unknown", 0))[0]
-        presented = _bearer(scope)
-        if presented is not None and _is_server_token(scope, presented):
+        address = client_key((scope.get("client") or ("unknown", 0))[0])
+        presented = bearer(scope)
+        if presented is not None and is_server_token(scope, presented):
             await self.app(scope, receive, send)
             return
         wait = self.retry_after(address)
@@ -98,19 +100,17 @@ class FailedAuthLimiter:
             times.popleft()
 
 
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            text = bytes(value).decode("latin-1")
-            scheme, _, credentials = text.partition(" ")
-            return credentials.strip() if scheme.lower() == "bearer" else text
-    return None
-
-
-def _is_server_token(scope: Scope, presented: str) -> bool:
-    app = scope.get("app")
-    ctx = getattr(getattr(app, "state", None), "ctx", None)
-    token = getattr(ctx, "token", None)
-    if not isinstance(token, str):
-        return False
-    return hmac.compare_digest(presented.encode("utf-8", "replace"), token.encode())
+def client_key(address: str) -> str:
+    """Who a peer address counts as: every loopback address (127.0.0.0/8, ::1) is one client, an
+    IPv6 client is its /64 (one host holds a whole /64), an IPv4-mapped address its IPv4 one."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "loopback"
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
