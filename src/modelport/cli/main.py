@@ -48,6 +48,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("model", "modelport.cli.model"),
     ("env", "modelport.cli.env"),
     ("service", "modelport.cli.service"),
+    ("target", "modelport.cli.target"),
 ]
 
 for _name, _module in _GROUPS:

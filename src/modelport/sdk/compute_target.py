@@ -1,0 +1,138 @@
+"""Compute targets, as v1's ``azureml.core.compute``: attach a Kubernetes cluster to a workspace.
+
+    from modelport.sdk.compute_target import ComputeTarget, KubernetesCompute
+    config = KubernetesCompute.attach_configuration(kubeconfig="~/.kube/config", namespace="ml")
+    target = ComputeTarget.attach(ws, "prod", config)
+    ComputeTarget.list(ws); target.detach()
+
+The kubeconfig file is read here and its text sent to the workspace server, which stores it
+encrypted and uses it to drive the cluster (docs/kubernetes.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelport.errors import UserError
+from modelport.sdk._http import seg
+
+if TYPE_CHECKING:
+    from modelport.sdk.workspace import Workspace
+
+__all__ = ["ComputeTarget", "KubernetesAttachConfiguration", "KubernetesCompute"]
+
+
+@dataclass(frozen=True)
+class KubernetesAttachConfiguration:
+    """What ``ComputeTarget.attach`` sends: the kubeconfig's text and where to deploy."""
+
+    kubeconfig: str
+    context: str | None = None
+    namespace: str | None = None
+    image_registry: str | None = None
+
+
+def _collection(workspace: Workspace) -> str:
+    return f"/workspaces/{seg(workspace.name)}/computeTargets"
+
+
+class ComputeTarget:
+    """An attached compute target: ``ComputeTarget(ws, "prod")``; ``ComputeTarget.list(ws)``."""
+
+    type = "kubernetes"
+
+    def __init__(self, workspace: Workspace, name: str) -> None:
+        details = workspace._client.get(f"{_collection(workspace)}/{seg(name)}")
+        self._set(workspace, details)
+
+    def _set(self, workspace: Workspace, d: Mapping[str, Any]) -> None:
+        self.workspace = workspace
+        self.name: str = d["name"]
+        self.type = d.get("computeType", "kubernetes")
+        self.context: str | None = d.get("context")
+        self.cluster_server: str | None = d.get("clusterServer")
+        self.namespace: str | None = d.get("namespace")
+        self.image_registry: str | None = d.get("imageRegistry")
+        self.provisioning_state: str | None = d.get("provisioningState")
+        self._details = dict(d)
+
+    @classmethod
+    def _from_json(cls, workspace: Workspace, d: Mapping[str, Any]) -> ComputeTarget:
+        obj = object.__new__(KubernetesCompute)
+        obj._set(workspace, d)
+        return obj
+
+    @staticmethod
+    def attach(
+        workspace: Workspace, name: str, attach_configuration: KubernetesAttachConfiguration
+    ) -> ComputeTarget:
+        """Attach a cluster under ``name`` (v1: ``ComputeTarget.attach(ws, name, config)``)."""
+        c = attach_configuration
+        body = {"name": name, "computeType": "kubernetes", "kubeconfig": c.kubeconfig}
+        for key, value in (
+            ("context", c.context),
+            ("namespace", c.namespace),
+            ("imageRegistry", c.image_registry),
+        ):
+            if value is not None:
+                body[key] = value
+        answer = workspace._client.post(_collection(workspace), body)
+        return ComputeTarget._from_json(workspace, answer)
+
+    @staticmethod
+    def list(workspace: Workspace) -> list[ComputeTarget]:
+        page = workspace._client.get(_collection(workspace))
+        return [ComputeTarget._from_json(workspace, d) for d in page["value"]]
+
+    def get_status(self) -> str | None:
+        return self.provisioning_state
+
+    def wait_for_completion(self, show_output: bool = False) -> None:
+        """Attaching completes when ``attach`` returns (kept for v1 scripts)."""
+
+    def detach(self) -> None:
+        """Forget the cluster (refused while services run on it); the cluster is not changed."""
+        self.workspace._client.delete(f"{_collection(self.workspace)}/{seg(self.name)}")
+
+    def serialize(self) -> dict[str, Any]:
+        return dict(self._details)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(workspace={self.workspace.name!r}, name={self.name!r}, "
+            f"context={self.context!r}, namespace={self.namespace!r})"
+        )
+
+
+class KubernetesCompute(ComputeTarget):
+    """A Kubernetes cluster reached with a kubeconfig."""
+
+    @staticmethod
+    def attach_configuration(
+        kubeconfig: str | Path | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        image_registry: str | None = None,
+    ) -> KubernetesAttachConfiguration:
+        """Read the kubeconfig (default ``$KUBECONFIG``, else ``~/.kube/config``)."""
+        return KubernetesAttachConfiguration(
+            read_kubeconfig(kubeconfig), context, namespace, image_registry
+        )
+
+
+def read_kubeconfig(path: str | Path | None) -> str:
+    import os
+
+    if path is None:
+        first = (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
+        path = first or "~/.kube/config"
+    file = Path(path).expanduser()
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"kubeconfig file {file} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read kubeconfig file {file}: {exc}") from None
