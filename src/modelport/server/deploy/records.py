@@ -63,6 +63,22 @@ def check_idle(session: Session, service: Service) -> None:
         )
 
 
+def check_port_free(session: Session, port: int | None, service: Service | None) -> None:
+    """409 when another modelport service holds ``port`` (any workspace): refused up front,
+    naming the service, instead of a PortInUse failure naming a pid after the deploy started."""
+    if port is None:
+        return
+    query = select(Service.workspace, Service.name).where(Service.port == port)
+    if service is not None:
+        query = query.where(Service.id != service.id)
+    holder = session.execute(query).first()
+    if holder is not None:
+        raise Conflict(
+            f"port {port} is already used by service {holder.name} in workspace "
+            f"{holder.workspace}; choose another port, or leave port unset to get a free one"
+        )
+
+
 def revision(session: Session, service: Service, number: int | None) -> Revision | None:
     if number is None:
         return None
@@ -167,6 +183,7 @@ def create(
             f"Service {name} already exists in workspace {workspace}; "
             "use overwrite=True (--overwrite) to replace it."
         )
+    check_port_free(session, port, service)
     material = _tls(session, service, config, box)
     now = utcnow()
     if service is None:
@@ -246,6 +263,7 @@ def update(
         op.state, op.end_time = SUCCEEDED, now
         session.add(op)
         return op
+    check_port_free(session, port, service)
     material = _tls(session, service, config, box)
     number = _next_number(session, service)
     service.desired_revision = number
