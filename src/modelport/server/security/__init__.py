@@ -1,7 +1,6 @@
 """Request-level protections of the workspace server: the token checked before a body is read,
 body size limits, failed-auth rate limiting, large JSON bodies parsed off the event loop and a
-clean answer when the artifact store's disk is full. ``install(app)`` registers the middleware,
-``install_routes(app)`` (after the routers) the JSON parsing."""
+clean answer when the artifact store's disk is full. ``install(app)`` registers them all."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from modelport.server.security.jsonbody import parse_large_json_in_threads
 from modelport.server.security.storage import install_storage_handler
 from modelport.server.security.tokengate import TokenGate, open_routes
 
-__all__ = ["SecurityLimits", "install", "install_routes"]
+__all__ = ["SecurityLimits", "install"]
 
 
 def install(app: FastAPI, limits: SecurityLimits | None = None) -> None:
@@ -23,6 +22,8 @@ def install(app: FastAPI, limits: SecurityLimits | None = None) -> None:
     the token gate (no body is read for a client without the token), then the body limits."""
     limits = limits or SecurityLimits.from_env()
     install_storage_handler(app)
+    open_routes(app, ROUTERS)
+    parse_large_json_in_threads()
     app.add_middleware(
         BodyLimit, json_limit=limits.max_json_bytes, upload_limit=limits.max_upload_bytes
     )
@@ -33,8 +34,3 @@ def install(app: FastAPI, limits: SecurityLimits | None = None) -> None:
         window_seconds=limits.auth_window_seconds,
     )
 
-
-def install_routes(app: FastAPI) -> None:
-    """After the routers are included: their large JSON bodies are parsed in a thread."""
-    open_routes(app, ROUTERS)
-    parse_large_json_in_threads()
