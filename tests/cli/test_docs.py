@@ -19,38 +19,17 @@ def test_cli_reference_matches_the_commands() -> None:
 
 
 def test_every_command_help_has_an_example() -> None:
-    from modelport.cli._docs import _commands, app
-    from modelport.cli.main import typer
+    from modelport.cli._docs import commands
 
-    root = typer.main.get_command(app)
-    leaves = [
-        path
-        for path in _commands(root, [])
-        if path and not getattr(_lookup(root, path), "commands", None)
-    ]
+    leaves = [(path, cmd) for path, cmd in commands() if path and not hasattr(cmd, "commands")]
     mine = [
-        p
-        for p in leaves
-        if p[0] in ("server", "workspace", "folder", "model") and p[-1] != "deploy"
+        (path, cmd)
+        for path, cmd in leaves
+        if path[0] in ("server", "workspace", "folder", "model") and path[-1] != "deploy"
     ]
     assert len(mine) >= 14
-    for path in mine:
-        help_text = _lookup(root, path).help or ""
-        assert "Example" in help_text, " ".join(path)
-
-
-def _walk(node: object, path: list[str]) -> list[list[str]]:
-    found = [path]
-    for name, sub in (getattr(node, "commands", None) or {}).items():
-        found += _walk(sub, [*path, name])
-    return found
-
-
-def _lookup(root: object, path: list[str]) -> object:
-    node = root
-    for name in path:
-        node = node.commands[name]  # type: ignore[attr-defined]
-    return node
+    for path, cmd in mine:
+        assert "Example" in (cmd.help or ""), " ".join(path)
 
 
 def test_help_exits_zero_on_every_level() -> None:

@@ -48,19 +48,24 @@ def _help(path: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _commands(command: Any, path: list[str]) -> Iterator[list[str]]:
-    yield path
-    sub = getattr(command, "commands", None)
-    if not sub:
+def _walk(command: Any, path: list[str], ctx: Any) -> Iterator[tuple[list[str], Any]]:
+    yield path, command
+    if not hasattr(command, "list_commands"):
         return
-    for name in sub:
-        yield from _commands(sub[name], [*path, name])
+    for name in command.list_commands(ctx):  # the root's groups load on demand
+        yield from _walk(command.get_command(ctx, name), [*path, name], ctx)
+
+
+def commands() -> list[tuple[list[str], Any]]:
+    """Every command and group as (path below `modelport`, click command), in --help order."""
+    root = typer.main.get_command(app)
+    with root.make_context("modelport", [], resilient_parsing=True) as ctx:
+        return list(_walk(root, [], ctx))
 
 
 def render() -> str:
-    root = typer.main.get_command(app)
     parts = [HEADER]
-    for path in _commands(root, []):
+    for path, _ in commands():
         title = " ".join(["modelport", *path])
         level = "#" * min(2 + max(len(path) - 1, 0), 4)
         parts.append(f"{level} `{title}`\n\n```text\n{_help(path)}\n```\n")

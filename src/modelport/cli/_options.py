@@ -21,14 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from modelport.errors import UserError
-from modelport.sdk import _config
-from modelport.sdk._http import Client
-from modelport.sdk.workspace import Workspace
+
+if TYPE_CHECKING:  # imported when a command first needs them: `--help` and usage errors skip httpx
+    from modelport.sdk import _config
+    from modelport.sdk._http import Client
+    from modelport.sdk.workspace import Workspace
 
 DEFAULT_WORKSPACE = "default"
 PANEL = "Global options"
@@ -59,6 +61,8 @@ class CommonOptions:
 
         ``required``: a missing file is an error when ``--path`` names the folder to use.
         """
+        from modelport.sdk import _config
+
         if self._found is None:
             try:
                 self._found = _config.find_config(self.path)
@@ -70,6 +74,8 @@ class CommonOptions:
 
     def client(self) -> Client:
         """The HTTP client: MODELPORT_URL, else the config file's server, else the local server."""
+        from modelport.sdk._http import Client
+
         if self._client is None:
             config = self.config()
             self._client = Client.resolve(
@@ -81,6 +87,8 @@ class CommonOptions:
 
     def workspace(self, fallback: str | None = None) -> Workspace:
         """``-w``, else ``fallback`` (a metadata file's), else the config file's, else ``default``."""
+        from modelport.sdk.workspace import Workspace
+
         name = self.workspace_name or fallback
         if not name:
             config = self.config(required=True)

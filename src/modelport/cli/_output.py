@@ -12,19 +12,20 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import Any
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from modelport.cli._options import CommonOptions, OutputFormat
 from modelport.errors import UserError
+
+if TYPE_CHECKING:  # Rich loads for tables and notes only: -o json/tsv/none never pay for it
+    from rich.console import Console
 
 TABLE_PAGE = 100
 
 
 def stdout_console() -> Console:
+    from rich.console import Console
+
     # Piped output must not be cut at 80 columns.
     return Console(width=None if sys.stdout.isatty() else 400, highlight=False, soft_wrap=False)
 
@@ -106,6 +107,9 @@ def _json_stream(items: Iterator[Any]) -> None:
 
 
 def _table_stream(items: Iterator[Any], columns: Sequence[str] | None) -> None:
+    from rich import box
+    from rich.table import Table
+
     console = stdout_console()
     widths: list[int] | None = None
     first = True
@@ -141,6 +145,8 @@ def _title(column: str) -> str:
 
 
 def _print_key_values(data: Mapping[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("Key", style="bold")
     table.add_column("Value", overflow="fold")
@@ -201,4 +207,6 @@ def _write(text: str) -> None:
 
 def info(message: str) -> None:
     """A human note on stderr (never mixed into machine-readable stdout)."""
+    from rich.console import Console
+
     Console(stderr=True, highlight=False).print(message, markup=False)

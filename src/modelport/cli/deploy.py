@@ -13,20 +13,20 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.live import Live
-from rich.spinner import Spinner
-from rich.text import Text
 
 from modelport.cli._options import CommonOptions, OutputFormat, common_options, parse_pairs
 from modelport.cli._output import render
 from modelport.errors import UserError
-from modelport.sdk import _follow
-from modelport.sdk.webservice import Webservice
-from modelport.specs import load_deployment_config, load_inference_config
+
+if TYPE_CHECKING:  # Rich, the SDK and the config parsers load when a deploy runs, not on import
+    from rich.console import Console
+    from rich.live import Live
+
+    from modelport.sdk import _follow
+    from modelport.sdk.webservice import Webservice
 
 TAIL_LINES = 15
 EXAMPLE = """Example: deploy model digits version 1 with the v1 config files, wait until Healthy:
@@ -151,15 +151,28 @@ def model_list(
     return refs, workspace
 
 
+def err_console() -> Console:
+    """A Rich console on stderr (imported on first use: most commands never print through it)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _text(text: str, style: str = "") -> Any:
+    from rich.text import Text
+
+    return Text(text, style=style)
+
+
 @contextlib.contextmanager
 def config_warnings() -> Iterator[None]:
     """Show configuration warnings as one ``Warning:`` line each, not Python's two-line form."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = err_console()
     for item in caught:
-        console.print(Text("Warning: ", style="yellow") + Text(str(item.message)))
+        console.print(_text("Warning: ", "yellow") + _text(str(item.message)))
 
 
 def inference_spec(
@@ -167,7 +180,7 @@ def inference_spec(
 ) -> Any:
     """The inference config of ``--ic`` with ``--entry-script``/``--source-directory`` laid over
     it (relative paths from the flags start at the working directory)."""
-    from modelport.specs import build_inference_spec
+    from modelport.specs import build_inference_spec, load_inference_config
     from modelport.specs.inference import KEYS
 
     spec = load_inference_config(file) if file else None
@@ -204,7 +217,9 @@ class ProgressDisplay:
     """Renders the events of :func:`modelport.sdk._follow.follow` on stderr."""
 
     def __init__(self, service: str, action: str) -> None:
-        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        from rich.spinner import Spinner
+
+        self.console = err_console()
         self.live_mode = self.console.is_terminal
         self.service = service
         self.action = action
@@ -215,8 +230,10 @@ class ProgressDisplay:
         self._spinner = Spinner("dots")
 
     def __enter__(self) -> ProgressDisplay:
-        self.console.print(Text(f"{self.action} {self.service} …", style="bold"))
+        self.console.print(_text(f"{self.action} {self.service} …", "bold"))
         if self.live_mode:
+            from rich.live import Live
+
             self._live = Live(self, console=self.console, refresh_per_second=8, transient=True)
             self._live.__enter__()
         return self
@@ -226,10 +243,10 @@ class ProgressDisplay:
             self._live.__exit__(None, None, None)
             self._live = None
 
-    def __rich__(self) -> Spinner:
+    def __rich__(self) -> Any:
         """Called on every refresh, so the elapsed time runs between events too."""
         elapsed = time.monotonic() - self.started
-        text = Text(f"{self.action}: {self.state}  {elapsed:5.1f}s", style="cyan")
+        text = _text(f"{self.action}: {self.state}  {elapsed:5.1f}s", "cyan")
         if self.last_line:
             width = max(20, self.console.width - len(text) - 6)
             text.append(f"  {self.last_line[:width]}", style="dim")
@@ -239,7 +256,7 @@ class ProgressDisplay:
     def event(self, event: _follow.Event) -> None:
         if event.kind == "log":
             self.last_line = event.line
-            self.console.print(Text("  " + event.line, style="dim"))
+            self.console.print(_text("  " + event.line, "dim"))
         elif event.operation is not None:
             self.state = str(event.operation.get("state"))
             step = event.operation.get("step")
@@ -252,6 +269,8 @@ class ProgressDisplay:
 
 def follow_operation(service: Webservice, action: str) -> dict[str, Any]:
     """Follow the service's current operation with the display; the final operation document."""
+    from modelport.sdk import _follow
+
     operation: dict[str, Any] = {}
     assert service._operation_id is not None
     try:
@@ -266,7 +285,7 @@ def follow_operation(service: Webservice, action: str) -> dict[str, Any]:
                 if event.operation is not None:
                     operation = event.operation
     except KeyboardInterrupt:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
+        err_console().print(
             f"Stopped following; operation {service._operation_id} goes on. Check it with "
             f"`modelport service show -n {service.name}`."
         )
@@ -277,11 +296,11 @@ def follow_operation(service: Webservice, action: str) -> dict[str, Any]:
 def finish(service: Webservice, operation: dict[str, Any], opts: CommonOptions) -> None:
     """Exit 0 with the service shown when Healthy; else the cause, the log tail, exit 1."""
     service.update_deployment_state()
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = err_console()
     if operation.get("state") == "Succeeded" and service.state == "Healthy":
         elapsed = _elapsed(operation)
         console.print(
-            Text(f"{service.name} is Healthy{elapsed}: {service.scoring_uri}", style="bold green")
+            _text(f"{service.name} is Healthy{elapsed}: {service.scoring_uri}", "bold green")
         )
         render(summary(service, opts), opts)
         return
@@ -297,11 +316,11 @@ def finish(service: Webservice, operation: dict[str, Any], opts: CommonOptions) 
         )
     else:
         line = f"Error: {service.name} is {service.state}: {cause}: {message}"
-    console.print(Text(line, style="bold red"))
+    console.print(_text(line, "bold red"))
     if failure.logs_tail:
-        console.print(Text("Log tail:", style="red"))
+        console.print(_text("Log tail:", "red"))
         for line in failure.logs_tail[-TAIL_LINES:]:
-            console.print(Text("  " + line))
+            console.print(_text("  " + line))
     console.print(f"Run `modelport service get-logs -n {service.name}` for the whole log.")
     raise typer.Exit(1)
 
@@ -370,7 +389,7 @@ def deploy(
     Without --dc: a local service on a free port.
     """
     from modelport.sdk.deploy import deploy as sdk_deploy
-    from modelport.specs import validate_service_name
+    from modelport.specs import load_deployment_config, validate_service_name
 
     validate_service_name(name)
     if compute_target is not None:
@@ -400,7 +419,7 @@ def deploy(
         description=description,
     )
     if no_wait:
-        Console(stderr=True).print(
+        err_console().print(
             f"Accepted: operation {service._operation_id}; follow it with "
             f"`modelport service show -n {name}`."
         )

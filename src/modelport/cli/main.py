@@ -1,7 +1,9 @@
 """The ``modelport`` command: one Typer app, one sub-app per command group, one error boundary.
 
 Adding a command group: write ``cli/<group>.py`` with ``app = typer.Typer(...)`` and add one line
-to ``_GROUPS`` below. Every error that reaches :func:`main` becomes one line on stderr.
+to ``_GROUPS`` below. A group's module is imported only when that group runs (or when a help
+listing needs its summary), so `modelport model list` never loads the deploy, env or server
+code. Every error that reaches :func:`main` becomes one line on stderr.
 """
 
 from __future__ import annotations
@@ -9,14 +11,18 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
-import typer
-from rich.console import Console
-from rich.text import Text
+# httpx's package imports its own command-line tool (click, rich, pygments: ~60 ms) unless that
+# module is known to be missing; this process never runs it.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-from modelport import __version__
-from modelport.errors import ModelportError
+import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from modelport import __version__  # noqa: E402
+from modelport.cli._params import use_plain_coercion  # noqa: E402
+from modelport.errors import ModelportError  # noqa: E402
 
 # Typer vendors its own click: take the exception classes from where typer.BadParameter lives.
 _click_errors = sys.modules[typer.BadParameter.__module__]
@@ -30,16 +36,6 @@ The commands and flags follow Azure ML v1's `az ml`: register a model, deploy it
 Example: modelport model register -n digits -p model.pkl --tag team=vision
 """
 
-app = typer.Typer(
-    name="modelport",
-    help=HELP,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
 # (group name, module defining `app`): one line per group, in the order `--help` lists them.
 _GROUPS: list[tuple[str, str]] = [
     ("server", "modelport.cli.server"),
@@ -49,10 +45,52 @@ _GROUPS: list[tuple[str, str]] = [
     ("env", "modelport.cli.env"),
     ("service", "modelport.cli.service"),
     ("target", "modelport.cli.target"),
+    ("studio", "modelport.cli.studio"),
 ]
 
-for _name, _module in _GROUPS:
-    app.add_typer(importlib.import_module(_module).app, name=_name)
+
+_HELP_NAMES = ["-h", "--help"]
+
+
+class LazyGroups(TyperGroup):
+    """The root command: each of ``_GROUPS`` is imported and built on first use."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        use_plain_coercion(self, _HELP_NAMES)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        own = [name for name in super().list_commands(ctx) if name not in dict(_GROUPS)]
+        return own + [name for name, _ in _GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands:
+            module = dict(_GROUPS).get(cmd_name)
+            if module is None:
+                return super().get_command(ctx, cmd_name)
+            sub_app = importlib.import_module(module).app
+            # As app.add_typer() would build it: the root's markup mode, the group's own help.
+            group = typer.main.get_group_from_info(
+                typer.models.TyperInfo(sub_app, name=cmd_name),
+                pretty_exceptions_short=sub_app.pretty_exceptions_short,
+                suggest_commands=sub_app.suggest_commands,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+            use_plain_coercion(group, _HELP_NAMES)
+            self.commands[cmd_name] = group
+        return self.commands[cmd_name]
+
+
+app = typer.Typer(
+    name="modelport",
+    cls=LazyGroups,
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": _HELP_NAMES},
+)
 
 # `modelport serve`: a pass-through to the inference server (its own flags and --help).
 from modelport.cli import serve as _serve  # noqa: E402
@@ -78,6 +116,9 @@ def _root(
 
 def error_line(message: str) -> None:
     """Print ``Error: <message>`` in red on stderr (one line, no markup interpretation)."""
+    from rich.console import Console
+    from rich.text import Text
+
     text = Text("Error: ", style="bold red")
     text.append(" ".join(message.split()), style="red")
     Console(stderr=True, highlight=False, soft_wrap=True).print(text)

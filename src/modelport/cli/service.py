@@ -9,10 +9,9 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from modelport.cli._options import (
     CommonOptions,
@@ -37,14 +36,18 @@ from modelport.cli.deploy import (
     TagOption,
     config_warnings,
     environment_ref,
+    err_console,
     finish,
     follow_operation,
     inference_spec,
     model_list,
 )
 from modelport.errors import UserError
-from modelport.sdk.webservice import Webservice
-from modelport.specs import load_deployment_config
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from modelport.sdk.webservice import Webservice
 
 app = typer.Typer(
     help="List, inspect, test, update and delete deployed web services.\n\n"
@@ -60,11 +63,13 @@ NameOption = Annotated[str, typer.Option("--name", "-n", help="Service name.")]
 
 
 def _service(opts: CommonOptions, name: str) -> Webservice:
+    from modelport.sdk.webservice import Webservice
+
     return Webservice(opts.workspace(), name)
 
 
 def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return err_console()
 
 
 @app.command("list")
@@ -100,6 +105,8 @@ def list_(
 
     Example: `modelport service list --model-name digits -o json`
     """
+    from modelport.sdk.webservice import Webservice
+
     ws = opts.workspace()
     items = Webservice._iter(
         ws,
@@ -162,6 +169,8 @@ def update(
 
     Example: `modelport service update -n digits-svc -m digits:2`
     """
+    from modelport.specs import load_deployment_config
+
     refs, _ = model_list(models, metadata_files)
     with config_warnings():
         spec = inference_spec(inference_config, entry_script, source_directory)
@@ -299,3 +308,8 @@ def get_access_token(opts: CommonOptions, name: NameOption) -> None:
         },
         opts,
     )
+
+
+from modelport.cli import service_observe as _observe  # noqa: E402  (telemetry, data, metrics)
+
+_observe.register(app)
