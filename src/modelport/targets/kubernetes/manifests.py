@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lightkube import codecs
-from lightkube.core.resource import Resource
+from lightkube.core.resource import NamespacedResource
 from lightkube.models.apps_v1 import DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment
 from lightkube.models.autoscaling_v2 import (
     CrossVersionObjectReference,
@@ -118,10 +118,10 @@ def label_value(text: str) -> str:
     return value or "x"
 
 
-def render(ks: KubeService) -> list[Resource]:
+def render(ks: KubeService) -> list[NamespacedResource]:
     """Objects in apply order: the Secret first (pods mount it), the HPA last (it targets the
     Deployment)."""
-    objects: list[Resource] = []
+    objects: list[NamespacedResource] = []
     if ks.auth_document is not None:
         objects.append(secret(ks))
     objects += [deployment(ks), service(ks)]
@@ -130,11 +130,11 @@ def render(ks: KubeService) -> list[Resource]:
     return objects
 
 
-def to_yaml(objects: Sequence[Resource]) -> str:
+def to_yaml(objects: Sequence[NamespacedResource]) -> str:
     return str(codecs.dump_all_yaml(list(objects)))  # type: ignore[arg-type]
 
 
-def to_dicts(objects: Sequence[Resource]) -> list[dict[str, Any]]:
+def to_dicts(objects: Sequence[NamespacedResource]) -> list[dict[str, Any]]:
     return [obj.to_dict() for obj in objects]  # type: ignore[attr-defined]
 
 
