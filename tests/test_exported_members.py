@@ -102,3 +102,58 @@ def test_import_modelport_and_serving_stay_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+# The public error tree (docs/sdk.md "Errors"): one module, a second spelling, a v1 spelling.
+ERRORS = {
+    "ModelportError": None,
+    "UserError": "ModelportError",
+    "AuthenticationError": "UserError",
+    "NotFound": "UserError",
+    "Conflict": "UserError",
+    "PreconditionFailed": "Conflict",
+    "PayloadTooLarge": "UserError",
+    "ConfigError": "UserError",
+    "EnvironmentBuildError": "UserError",
+    "ServerError": "ModelportError",
+    "ServerUnreachable": "ModelportError",
+    "WebserviceException": "ModelportError",
+    "OperationTimeout": "ModelportError",
+}
+
+
+def test_error_tree_is_one_public_module() -> None:
+    from modelport import errors, exceptions
+
+    assert sorted(errors.__all__) == sorted([*ERRORS, "error_for_status"])
+    for name, parent in ERRORS.items():
+        cls = getattr(errors, name)
+        assert getattr(exceptions, name) is cls, name
+        assert cls.__bases__[0].__name__ == (parent or "Exception"), name
+    # the classes the SDK raises are these very classes, wherever they are raised from
+    from modelport.environments.lock import EnvironmentBuildError
+    from modelport.sdk.webservice import OperationTimeout, WebserviceException
+    from modelport.specs.errors import ConfigError
+
+    assert (WebserviceException, OperationTimeout) == (
+        errors.WebserviceException,
+        errors.OperationTimeout,
+    )
+    assert (ConfigError, EnvironmentBuildError) == (
+        errors.ConfigError,
+        errors.EnvironmentBuildError,
+    )
+
+
+def test_v1_driver_code_imports_azureml_exceptions() -> None:
+    code = (
+        "import sys\n"
+        "from azureml.exceptions import WebserviceException, UserErrorException\n"
+        "import modelport.errors as e\n"
+        "assert WebserviceException is e.WebserviceException and UserErrorException is e.UserError\n"
+        "heavy = [m for m in ('modelport.specs', 'modelport.environments', 'httpx') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""  # the error module stays light: nothing else came with it

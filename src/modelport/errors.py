@@ -1,11 +1,60 @@
-"""One error tree shared by the workspace server, the SDK and the CLI.
+"""One error tree shared by the workspace server, the SDK and the CLI: the public one.
 
 The same failure reads the same everywhere: the server maps each class to its HTTP status and a
 ``{"message": ...}`` body, the SDK raises the class matching the status it received, and the CLI
-prints the message on one line and exits non-zero.
+prints the message on one line and exits non-zero. ``except modelport.errors.ModelportError``
+catches everything modelport raises on purpose::
+
+    ModelportError
+    ├── UserError (400)
+    │   ├── AuthenticationError (401)
+    │   ├── NotFound (404)
+    │   ├── Conflict (409)
+    │   │   └── PreconditionFailed (412)
+    │   ├── PayloadTooLarge (413)
+    │   ├── ConfigError (400: a bad inferenceconfig/deploymentconfig key or value)
+    │   └── EnvironmentBuildError (400: an environment could not be resolved or built)
+    ├── ServerError (500)
+    ├── ServerUnreachable (client side)
+    ├── WebserviceException (a service operation ended badly; v1's name)
+    └── OperationTimeout (a wait gave up; the operation goes on)
+
+``modelport.exceptions`` is the same module under a second name, and v1 driver code's
+``from azureml.exceptions import WebserviceException`` resolves here too.
 """
 
 from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # defined next to the code that raises them; imported from there on first use
+    from modelport.environments.lock import EnvironmentBuildError as EnvironmentBuildError
+    from modelport.specs.errors import ConfigError as ConfigError
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigError",
+    "Conflict",
+    "EnvironmentBuildError",
+    "ModelportError",
+    "NotFound",
+    "OperationTimeout",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "ServerError",
+    "ServerUnreachable",
+    "UserError",
+    "WebserviceException",
+    "error_for_status",
+]
+
+# name -> module defining it (their modules import this one, so they cannot be imported here)
+_ELSEWHERE = {
+    "ConfigError": "modelport.specs.errors",
+    "EnvironmentBuildError": "modelport.environments.lock",
+}
 
 
 class ModelportError(Exception):
@@ -69,6 +118,32 @@ class ServerUnreachable(ModelportError):
     status_code = 503
 
 
+class WebserviceException(ModelportError):
+    """A service operation ended badly; carries the state, operation id and typed cause."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        state: str | None = None,
+        operation_id: str | None = None,
+        error: Mapping[str, Any] | None = None,
+        logs_tail: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.state = state
+        self.operation_id = operation_id
+        self.error = dict(error) if error else None
+        self.code = (error or {}).get("code")
+        self.logs_tail = list(logs_tail)
+
+
+class OperationTimeout(ModelportError):
+    """``timeout_sec`` passed before the operation ended (the operation itself goes on)."""
+
+    status_code = 504
+
+
 _BY_STATUS: dict[int, type[ModelportError]] = {
     400: UserError,
     401: AuthenticationError,
@@ -88,3 +163,16 @@ def error_for_status(status_code: int, message: str) -> ModelportError:
     if 400 <= status_code < 500:
         return UserError(message)
     return ServerError(message)
+
+
+def __getattr__(name: str) -> Any:
+    module = _ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelport.errors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -42,6 +42,13 @@ NAMES: dict[str, dict[str, str]] = {
     "azureml.core.webservice.local": {"LocalWebservice": f"{_WS}:LocalWebservice"},
     "azureml.core.webservice.aci": {"AciWebservice": f"{_WS}:AciWebservice"},
     "azureml.core.webservice.aks": {"AksWebservice": f"{_WS}:AksWebservice"},
+    # v1's exception module: driver code catches these around deploy/wait calls
+    "azureml.exceptions": {
+        "AzureMLException": "modelport.errors:ModelportError",
+        "UserErrorException": "modelport.errors:UserError",
+        "WebserviceException": "modelport.errors:WebserviceException",
+        "ModelNotFoundException": "modelport.errors:NotFound",
+    },
 }
 
 # v1 module -> the modelport module that stands in for it whole (None: an empty package)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from modelport.errors import ModelportError, NotFound, ServerError, ServerUnreachable
+from modelport.errors import NotFound, OperationTimeout, ServerError, ServerUnreachable
 from modelport.sdk._http import Client, seg
 
 TERMINAL = ("Succeeded", "Failed", "Cancelled", "TimedOut")
@@ -159,9 +159,3 @@ def follow(
             )
         time.sleep(delay)
         delay = min(MAX_POLL, delay * 1.5)
-
-
-class OperationTimeout(ModelportError):
-    """``timeout_sec`` passed before the operation ended (the operation itself goes on)."""
-
-    status_code = 504

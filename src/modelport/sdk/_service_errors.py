@@ -1,34 +1,19 @@
-"""The exception of a service operation that ended badly, in Azure ML v1's message shape."""
+"""The exception of a service operation that ended badly, in Azure ML v1's message shape.
+
+The class itself lives in :mod:`modelport.errors` with the rest of the public error tree.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from modelport.errors import ModelportError
+from modelport.errors import WebserviceException
+
+__all__ = ["LOG_TAIL", "WebserviceException", "operation_failure"]
 
 LOG_TAIL = 20
-
-
-class WebserviceException(ModelportError):
-    """A service operation ended badly; carries the state, operation id and typed cause."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        state: str | None = None,
-        operation_id: str | None = None,
-        error: Mapping[str, Any] | None = None,
-        logs_tail: Sequence[str] = (),
-    ) -> None:
-        super().__init__(message)
-        self.state = state
-        self.operation_id = operation_id
-        self.error = dict(error) if error else None
-        self.code = (error or {}).get("code")
-        self.logs_tail = list(logs_tail)
 
 
 def operation_failure(

@@ -17,12 +17,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from modelport.errors import ModelportError, NotFound, UserError
+from modelport.errors import (
+    ModelportError,
+    NotFound,
+    OperationTimeout,
+    UserError,
+    WebserviceException,
+)
 from modelport.sdk import _follow, _snapshot
-from modelport.sdk._follow import OperationTimeout
 from modelport.sdk._http import seg
 from modelport.sdk._service_auth import ServiceAuth
-from modelport.sdk._service_errors import LOG_TAIL, WebserviceException, operation_failure
+from modelport.sdk._service_errors import LOG_TAIL, operation_failure
 from modelport.sdk._service_tls import verify_for
 
 if TYPE_CHECKING:
