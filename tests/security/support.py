@@ -26,13 +26,15 @@ def start_server_with_env(
     database_url: str | None = None,
     artifacts: Path | None = None,
     extra_args: list[str] | None = None,
+    prefix: list[str] | None = None,
 ) -> ServerProcess:
-    """Like ``tests.conftest.start_server`` but with ``env`` added (limits, windows)."""
+    """Like ``tests.conftest.start_server`` but with ``env`` added (limits, windows), and the
+    command run under ``prefix`` (e.g. ``prlimit --nofile=256:256 --``)."""
     home.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         (home / "server.json").unlink()
-    args = [sys.executable, "-m", "modelport.server", "--home", str(home), "--port", "0"]
-    args += ["--host", "127.0.0.1", *(extra_args or [])]
+    args = [*(prefix or []), sys.executable, "-m", "modelport.server", "--home", str(home)]
+    args += ["--port", "0", "--host", "127.0.0.1", *(extra_args or [])]
     if database_url:
         args += ["--database-url", database_url]
     if artifacts:

@@ -11,8 +11,8 @@ without bound. Here, checked by one sweep a second:
 - a request body must keep arriving (``body_timeout``; 408);
 - a connection with no request in progress closes ``timeout_keep_alive`` seconds after it opened or
   last answered, even while the client trickles the unread rest of a body answered early (401);
-- at ``max_connections`` the connection stalled longest is closed to make room; when every one is
-  busy the newcomer gets 503 ``{"message"}``.
+- at ``max_connections`` another connection is closed to make room (a trickling head or body
+  first, an idle one last; connguard.py); when every one is busy the newcomer gets 503.
 
 Requests that cannot be parsed never reach the app: uvicorn answers them with a ``text/plain`` 400,
 turned into ``{"message": …}`` here like every other modelport error.
@@ -28,7 +28,11 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from modelport.serving.connguard import (
     FULL_MESSAGE,
+    HEAD,
+    IDLE,
+    SLOW_BODY,
     ConnectionPool,
+    Rank,
     body_evictable,
     body_stalled,
     effective_cap,
@@ -170,14 +174,16 @@ class GuardedHttpToolsProtocol(JsonErrorHttpToolsProtocol):
         self.transport.write(json_answer(STATUS_LINE[status], message))
         self.transport.close()
 
-    def stalled_since(self, now: float) -> float | None:
+    def eviction_rank(self, now: float) -> Rank | None:
         if self._body_pending():
             if body_evictable(now, self.body_started, self.progress, self.body_received):
-                return self.progress
+                return (SLOW_BODY, self.body_started)
             return None
         if self._serving():
             return None
-        return self.progress
+        if self.head_started is not None:
+            return (HEAD, self.head_started)
+        return (IDLE, max(self.idle_since, self.progress))
 
     def evict(self) -> None:
         self.counted = False

@@ -3,10 +3,12 @@ server's HTTP protocols.
 
 A server whose open-file limit is reached can no longer accept anything: not a legitimate client,
 not a liveness probe, not its own log file. So each listener keeps its connections under a cap
-(set below ``RLIMIT_NOFILE``). At the cap, a new connection first pushes out the connection that
-has been making no progress the longest (idle keep-alive, a head or body trickling in, an answer
-lingering); only when every connection is busy being answered is the newcomer refused with 503.
-That way a flood of held connections costs an attacker its own connections, not other clients'.
+(set below ``RLIMIT_NOFILE``). At the cap, a new connection first pushes out another one, chosen
+by what it is doing, worst first: an answer lingering, then the oldest request head still
+incomplete, then the oldest request body arriving slower than ``MIN_BODY_RATE``, and only then
+the keep-alive connection idle longest. Ages count from when a head or body began, which trickling
+bytes cannot renew. Only when every connection is busy being answered is the newcomer refused
+with 503. So a flood of held connections costs an attacker its own connections, not others'.
 """
 
 from __future__ import annotations
@@ -24,9 +26,14 @@ STALL_SECONDS = 1.0
 MIN_BODY_RATE = 1024  # bytes per second, averaged since the head
 
 
+# Eviction order: a lower rank goes first, then the older of two.
+LINGERING, HEAD, SLOW_BODY, IDLE = range(4)
+Rank = tuple[int, float]
+
+
 class Guarded(Protocol):
-    def stalled_since(self, now: float) -> float | None:
-        """Since when this connection has made no progress, or None while it is being served."""
+    def eviction_rank(self, now: float) -> Rank | None:
+        """(LINGERING/HEAD/SLOW_BODY/IDLE, since when), or None while it is being served."""
 
     def evict(self) -> None:
         """Close now (answering 408 first when a request is partly received)."""
@@ -54,11 +61,11 @@ class ConnectionPool:
         """Count ``conn`` in, making room by evicting the stalest connection; False when full."""
         if len(self.members) >= self.limit:
             victim: Guarded | None = None
-            oldest = now
+            worst: Rank = (IDLE + 1, now)
             for other in self.members:
-                since = other.stalled_since(now)
-                if since is not None and since <= oldest:
-                    victim, oldest = other, since
+                rank = other.eviction_rank(now)
+                if rank is not None and rank < worst:
+                    victim, worst = other, rank
             if victim is None:
                 self.refused += 1
                 return False

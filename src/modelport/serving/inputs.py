@@ -21,11 +21,16 @@ class InputError(Exception):
         self.message = message
 
 
+TOO_DEEP = "The input is nested too deeply to be parsed."
+
+
 def _query_value(value: str) -> Any:
     try:
         return json.loads(value)
     except ValueError:
         return value
+    except RecursionError:  # [[[[… a thousand deep: the client's error, not a 500
+        raise InputError(400, TOO_DEEP) from None
 
 
 def query_params(query_string: bytes) -> dict[str, Any]:
@@ -49,7 +54,10 @@ def headers_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 def raw_input(method: str, body: bytes, query_string: bytes) -> str:
     """Undecorated run(): the body as UTF-8 text whatever the Content-Type; GET: the query as JSON."""
     if method == "GET":
-        return json.dumps(query_params(query_string))
+        try:
+            return json.dumps(query_params(query_string))
+        except RecursionError:
+            raise InputError(400, TOO_DEEP) from None
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:  # the original's wording, exception text included
@@ -79,6 +87,8 @@ def schema_kwargs(
                 data = json.loads(body)  # the stdlib accepts NaN/Infinity, as the original does
             except ValueError as exc:
                 raise InputError(400, f"POST body could not be decoded as JSON: {exc}") from None
+            except RecursionError:
+                raise InputError(400, TOO_DEEP) from None
         if not isinstance(data, dict):
             raise InputError(400, "POST body should be a JSON dictionary.")
     kwargs: dict[str, Any] = {}

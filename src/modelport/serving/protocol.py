@@ -31,7 +31,12 @@ import httptools
 
 from modelport.serving.connguard import (
     FULL_MESSAGE,
+    HEAD,
+    IDLE,
+    LINGERING,
+    SLOW_BODY,
     ConnectionPool,
+    Rank,
     body_evictable,
     body_stalled,
     json_answer,
@@ -350,16 +355,18 @@ class HttpProtocol(asyncio.Protocol):
         self._refuse(408, message)
 
     # ------------------------------------------------------------------ the connection cap
-    def stalled_since(self, now: float) -> float | None:
+    def eviction_rank(self, now: float) -> Rank | None:
         if self.lingering:
-            return float("-inf")  # answered already: the first to go
+            return (LINGERING, 0.0)
         if self._body_pending():
             if body_evictable(now, self.body_started, self.progress, self.body_received):
-                return self.progress
+                return (SLOW_BODY, self.body_started)
             return None
         if self.active is not None:
             return None
-        return self.progress
+        if self.head_started is not None:
+            return (HEAD, self.head_started)
+        return (IDLE, max(self.idle_since, self.progress))
 
     def evict(self) -> None:
         self.pool = None
