@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from modelport.serving import busy
-from modelport.targets.local.replica import Replica
+from modelport.targets.local.replica import PROBE_SKIPPED, Replica
 from modelport.targets.local.revision import Revision
 
 log = logging.getLogger("modelport.targets.local")
@@ -24,6 +24,11 @@ def counting(rev: Revision, r: Replica, now: float) -> bool:
 
 def on_probe(rev: Revision, r: Replica, status: int | None, now: float) -> None:
     live = rev.spec.liveness
+    if status == PROBE_SKIPPED:
+        log.warning("%s rev %d replica %d: probe skipped: this server is short of file "
+                    "descriptors or ports (not counted against the replica)", rev.spec.service,
+                    rev.spec.revision, r.index)  # fmt: skip
+        return
     if status == 200 and not r.ever_ready:
         log.info("%s rev %d replica %d ready (pid %s)", rev.spec.service, rev.spec.revision,
                  r.index, r.pid)  # fmt: skip

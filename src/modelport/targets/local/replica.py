@@ -40,13 +40,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+# The server's own shortage (no file descriptor, no local port, no buffer) says nothing of the
+# replica: such a probe is skipped, not counted as a failure (SECURITY.md, connection floods).
+PROBE_SKIPPED = -1
+_LOCAL_SHORTAGE = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.EADDRNOTAVAIL)
+
+
 def probe(port: int, timeout: float) -> int | None:
-    """GET / on the replica's private health port: the status code, None if nothing answered."""
+    """GET / on the replica's private health port: the status code, None if nothing answered,
+    PROBE_SKIPPED when this process could not even try."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", "/")
         return conn.getresponse().status
-    except (OSError, http.client.HTTPException):
+    except OSError as exc:
+        return PROBE_SKIPPED if exc.errno in _LOCAL_SHORTAGE else None
+    except http.client.HTTPException:
         return None
     finally:
         conn.close()
