@@ -147,3 +147,79 @@ def test_cli_attach_list_show_detach(
     assert run_cli("target", "detach", "-w", ws.name, "-n", "dev", env=env).returncode == 0
     gone = run_cli("target", "show", "-w", ws.name, "-n", "dev", env=env)
     assert "compute target 'dev' not found" in assert_one_line_error(gone)
+
+
+def _kinds(answer: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {o["kind"]: o for o in answer["objects"]}  # type: ignore[attr-defined,index]
+
+
+def test_dry_run_manifests_use_the_attached_target(ws: Workspace, tmp_path: Path) -> None:
+    import warnings
+
+    from modelport.sdk.compute_target import render_kubernetes
+    from modelport.webservice import AksWebservice
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        config = AksWebservice.deploy_configuration(
+            autoscale_max_replicas=3, primary_key="key-one", compute_target_name="edge"
+        )
+    with pytest.raises(NotFound, match="compute target 'edge' not found"):
+        render_kubernetes(ws, "digits-svc", config)
+    attach = KubernetesCompute.attach_configuration(
+        _kubeconfig(tmp_path / "kc"), image_registry="registry.example/ml"
+    )
+    target = ComputeTarget.attach(ws, "edge", attach)
+    try:
+        answer = render_kubernetes(ws, "digits-svc", config)
+    finally:
+        target.detach()
+    objs = _kinds(answer)
+    assert set(objs) == {"Secret", "Deployment", "Service", "HorizontalPodAutoscaler"}
+    assert objs["Deployment"]["metadata"]["namespace"] == "dev-ns"  # type: ignore[index]
+    container = objs["Deployment"]["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
+    assert container["image"] == f"registry.example/ml/{ws.name}/digits-svc:rev-1"
+    doc = json.loads(objs["Secret"]["stringData"]["auth.json"])  # type: ignore[index]
+    assert doc["mode"] == "key" and len(doc["keyHashes"]) == 1
+    assert "key-one" not in json.dumps(answer)  # only the hash travels
+
+
+def test_dry_run_cli_prints_yaml_and_notes(
+    ws: Workspace, workspace_server: ServerProcess, tmp_path: Path
+) -> None:
+    dc = tmp_path / "aks.json"
+    dc.write_text(json.dumps({"computeType": "AKS", "numReplicas": 2, "namespace": "prod"}))
+    out = run_cli(
+        "model",
+        "deploy",
+        "-w",
+        ws.name,
+        "-n",
+        "digits-svc",
+        "--dc",
+        str(dc),
+        "--dry-run",
+        "-o",
+        "yaml",
+        env=workspace_server.env,
+    )
+    assert out.returncode == 0, out.stderr
+    docs = list(yaml.safe_load_all(out.stdout))
+    assert [d["kind"] for d in docs] == ["Deployment", "Service"]  # Secret: made at deploy
+    assert docs[0]["spec"]["replicas"] == 2 and docs[0]["metadata"]["namespace"] == "prod"
+    assert "no Kubernetes target is attached" in out.stderr
+    local = tmp_path / "local.json"
+    local.write_text(json.dumps({"computeType": "local"}))
+    refused = run_cli(
+        "model",
+        "deploy",
+        "-w",
+        ws.name,
+        "-n",
+        "digits-svc",
+        "--dc",
+        str(local),
+        "--dry-run",
+        env=workspace_server.env,
+    )
+    assert "computeType is AKS or kubernetes" in assert_one_line_error(refused)

@@ -372,6 +372,14 @@ def deploy(
     description: DescriptionOption = None,
     tag: TagOption = None,
     prop: PropertyOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Deploy nothing: print the Kubernetes manifests a computeType AKS/kubernetes "
+            "--dc would apply (-o yaml or json).",
+        ),
+    ] = False,
     compute_target: Annotated[
         str | None,
         typer.Option(
@@ -405,6 +413,10 @@ def deploy(
         from modelport.sdk.deploy import config_json
 
         config_json(config)  # TLS PEM files named in --dc: a missing one stops before the server
+    if dry_run:
+        from modelport.cli.kube_export import dry_run as print_dry_run
+
+        return print_dry_run(opts, ws_name, name, config)
     ws = opts.workspace(ws_name)
     service = sdk_deploy(
         ws,

@@ -313,3 +313,7 @@ def get_access_token(opts: CommonOptions, name: NameOption) -> None:
 from modelport.cli import service_observe as _observe  # noqa: E402  (telemetry, data, metrics)
 
 _observe.register(app)
+
+from modelport.cli import kube_export as _kube_export  # noqa: E402  (export --format kubernetes)
+
+_kube_export.register(app)

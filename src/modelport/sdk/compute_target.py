@@ -136,3 +136,26 @@ def read_kubeconfig(path: str | Path | None) -> str:
         raise UserError(f"kubeconfig file {file} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read kubeconfig file {file}: {exc}") from None
+
+
+# -- Kubernetes manifests, for teams that apply through GitOps -----------------------------------
+
+
+def kubernetes_manifests(workspace: Workspace, service: str) -> dict[str, Any]:
+    """``{"objects": [...], "notes": [...]}``: the Kubernetes objects of a deployed service."""
+    answer: dict[str, Any] = workspace._client.get(
+        f"/workspaces/{seg(workspace.name)}/services/{seg(service)}/kubernetes"
+    )
+    return answer
+
+
+def render_kubernetes(workspace: Workspace, name: str, deployment_config: Any) -> dict[str, Any]:
+    """What deploying ``deployment_config`` as ``name`` would apply (nothing is deployed)."""
+    from modelport.sdk.deploy import config_json, resolve_deployment_config
+
+    data = config_json(resolve_deployment_config(deployment_config))
+    answer: dict[str, Any] = workspace._client.post(
+        f"/workspaces/{seg(workspace.name)}/kubernetes/manifests",
+        {"name": name, "deploymentConfig": data},
+    )
+    return answer

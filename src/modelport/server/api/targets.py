@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
@@ -9,12 +10,18 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from modelport.errors import NotFound, UserError
 from modelport.server.api.deps import Ctx, WorkspaceName
 from modelport.server.api.schemas import FastJSON, Input, SafeStr
-from modelport.server.deploy.context import deploy_context
+from modelport.server.deploy import auth, records
+from modelport.server.deploy.crypto import SecretBox
 from modelport.server.store import targets
 from modelport.server.store.services import Service
-from modelport.specs.fields import AKS, KUBERNETES
+from modelport.specs import parse_deployment_config, validate_service_name
+from modelport.specs.deployment import DeploymentConfig
+from modelport.specs.fields import AKS, KUBERNETES, SCHEMA_OF
+from modelport.targets.kubernetes.manifests import KubeService, render, to_dicts
+from modelport.targets.kubernetes.plan import Placement, kube_service
 
 router = APIRouter(tags=["compute targets"])
 
@@ -40,7 +47,7 @@ def attach_target(ws: WorkspaceName, body: TargetAttach, ctx: Ctx) -> FastJSON:
     summary = targets.summarize_kubeconfig(body.kubeconfig, body.context)
     if body.namespace is not None:
         targets.check_namespace(body.namespace)
-    encrypted = deploy_context(ctx).box.encrypt(body.kubeconfig)
+    encrypted = _box(ctx).encrypt(body.kubeconfig)
     with ctx.store.write() as session:
         row = targets.attach(
             session,
@@ -96,3 +103,81 @@ def services_on(session: Session, ws: str, name: str) -> list[str]:
 def _target_of(config: dict[str, Any] | None) -> str | None:
     value = (config or {}).get("computeTargetName")
     return value if isinstance(value, str) and value else None
+
+
+def _box(ctx: Ctx) -> SecretBox:
+    return SecretBox.for_home(Path(ctx.settings.home))
+
+
+# -- manifests for GitOps: an existing service (export) or a config about to be deployed --------
+
+
+class ManifestsRequest(Input):
+    name: str
+    deploymentConfig: dict[str, Any]
+
+
+def _placement(session: Session, ws: str, config: DeploymentConfig) -> tuple[Placement, list[str]]:
+    wanted = config.compute_target_name if SCHEMA_OF[config.compute_type] == AKS else None
+    try:
+        row = targets.for_deployment(session, ws, wanted)
+    except UserError:
+        if wanted:
+            raise
+        note = (
+            "no Kubernetes target is attached to this workspace: namespace 'default' and images "
+            "from localhost/ (attach one with `modelport target attach kubernetes`)"
+        )
+        return Placement(), [note]
+    return Placement(row.name, row.namespace, row.image_registry), []
+
+
+def _manifests(ks: KubeService, notes: list[str], *, with_secret: bool = True) -> FastJSON:
+    objects = [o for o in to_dicts(render(ks)) if with_secret or o["kind"] != "Secret"]
+    notes = [*notes, f"image {ks.image}: build it with `modelport model package --build`, push it"]
+    return FastJSON({"objects": objects, "notes": notes})
+
+
+@router.get("/workspaces/{ws}/services/{name}/kubernetes")
+def export_service(ws: WorkspaceName, name: str, ctx: Ctx) -> FastJSON:
+    """The Kubernetes objects of a service's serving revision (local and ACI services too)."""
+    with ctx.store.read() as session:
+        service = session.scalar(
+            select(Service).where(Service.workspace == ws, Service.name == name)
+        )
+        if service is None:
+            raise NotFound(f"No service with name {name} found in workspace {ws}.")
+        config = parse_deployment_config(service.deployment_config or {}, "deploymentConfig")
+        placement, notes = _placement(session, ws, config)
+        settings = records.auth_settings(service, _box(ctx))
+        revision = service.current_revision or service.desired_revision
+    if settings.mode == "token":
+        notes.append(
+            "the Secret holds the token signing secret: keep it out of git (sealed or external "
+            "secrets)"
+        )
+    ks = kube_service(ws, name, revision, config, placement, settings.auth_file_document(name))
+    return _manifests(ks, notes)
+
+
+@router.post("/workspaces/{ws}/kubernetes/manifests")
+def render_manifests(ws: WorkspaceName, body: ManifestsRequest, ctx: Ctx) -> FastJSON:
+    """What deploying ``deploymentConfig`` as ``name`` would apply (``model deploy --dry-run``)."""
+    validate_service_name(body.name)
+    config = parse_deployment_config(body.deploymentConfig, "deploymentConfig")
+    with ctx.store.read() as session:
+        placement, notes = _placement(session, ws, config)
+    document = None
+    if config.auth_enabled or config.token_auth_enabled:
+        given = [k for k in (config.primary_key, config.secondary_key) if k]
+        if config.auth_enabled and given:
+            document = {"mode": "key", "keyHashes": [auth.key_hash(k) for k in given]}
+        else:
+            notes.append(
+                f"the Secret {body.name}-auth (key hashes or token secret) is made at deploy "
+                "time: export the service after deploying to get it"
+            )
+    wants_auth = bool(config.auth_enabled or config.token_auth_enabled)
+    # without the keys the Secret cannot be written yet; the pods keep its mount regardless
+    ks = kube_service(ws, body.name, 1, config, placement, document or ({} if wants_auth else None))
+    return _manifests(ks, notes, with_secret=document is not None)
