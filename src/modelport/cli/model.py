@@ -329,3 +329,8 @@ def delete(
 from modelport.cli.deploy import register as _register_deploy  # noqa: E402
 
 _register_deploy(app)
+
+# `model package` lives in cli/package.py (packaging: build contexts, images, IoT Edge manifests).
+from modelport.cli.package import register as _register_package  # noqa: E402
+
+_register_package(app)
