@@ -209,4 +209,4 @@ def info(message: str) -> None:
     """A human note on stderr (never mixed into machine-readable stdout)."""
     from rich.console import Console
 
-    Console(stderr=True, highlight=False).print(message, markup=False)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(message, markup=False)

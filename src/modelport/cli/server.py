@@ -40,7 +40,16 @@ def _describe(server: Any) -> dict[str, Any]:
 @common_options
 def start(
     opts: CommonOptions,
-    port: Annotated[int, typer.Option("--port", "-p", help="TCP port; 0 picks a free one.")] = 0,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            "-p",
+            help="TCP port; 0 picks a free one. Default: $MODELPORT_PORT, else 0. The server "
+            "that other commands start on first use binds $MODELPORT_PORT too.",
+            show_default=False,
+        ),
+    ] = None,
     host: Annotated[
         str, typer.Option("--host", help="Interface to listen on (loopback by default).")
     ] = "127.0.0.1",
@@ -100,15 +109,43 @@ def start(
 
 @app.command("stop")
 @common_options
-def stop(opts: CommonOptions) -> None:
+def stop(
+    opts: CommonOptions,
+    services: Annotated[
+        bool,
+        typer.Option(
+            "--services",
+            help="Stop the local services' replicas too. Without it they keep answering, "
+            "unsupervised (nothing restarts a replica that dies) until the server starts again.",
+        ),
+    ] = False,
+) -> None:
     """Stop the background workspace server of $MODELPORT_HOME.
 
-    Example: modelport server stop
+    Local services keep running without it, unsupervised; the next server start supervises
+    them again (and restarts those stopped with --services).
+
+    Example: modelport server stop --services
     """
+    from modelport.cli import _replicas
     from modelport.server import daemon  # type: ignore[attr-defined,unused-ignore]
 
-    stopped = bool(daemon.stop(default_home()))
-    render({"stopped": stopped, "home": str(default_home())}, opts)
+    home = default_home()
+    stopped = bool(daemon.stop(home))
+    running = _replicas.running(home)
+    result: dict[str, Any] = {"stopped": stopped, "home": str(home)}
+    if services and running:
+        _replicas.stop(home)
+        result["servicesStopped"] = sorted(running)
+        info(f"Stopped {_replicas.describe(running)}.")
+    elif running:
+        result["servicesLeftRunning"] = sorted(running)
+        info(
+            f"{_replicas.describe(running)} keep running, unsupervised: they answer requests, but "
+            "nothing restarts a replica that dies until the server starts again. "
+            "`modelport server stop --services` stops them too."
+        )
+    render(result, opts)
 
 
 @app.command("status")

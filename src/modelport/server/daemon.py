@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from filelock import FileLock
 
-from modelport.errors import ServerError
+from modelport.errors import ServerError, UserError
 from modelport.server.home import LOCK_FILE, LOG_FILE, ServerInfo, read_info, read_token
 from modelport.server.settings import ServerSettings
 
@@ -84,7 +84,7 @@ def start(
     home: Path,
     *,
     host: str = "127.0.0.1",
-    port: int = 0,
+    port: int | None = None,
     database_url: str | None = None,
     foreground: bool = False,
     tls_cert: Path | None = None,
@@ -93,12 +93,15 @@ def start(
     """Start a server for ``home`` (or return the one already running).
 
     ``foreground=True`` serves in this process until it is stopped, then returns its info.
-    ``tls_cert``/``tls_key`` make it serve HTTPS (TLS 1.2 or newer).
+    ``tls_cert``/``tls_key`` make it serve HTTPS (TLS 1.2 or newer). ``port=None``: the
+    MODELPORT_PORT environment variable, else 0 (a free port).
     """
     home = home.expanduser()
     running = status(home)
     if running is not None:
         return running
+    if port is None:
+        port = port_from_environment()
     settings = ServerSettings(
         home=home,
         host=host,
@@ -133,6 +136,18 @@ def start(
             close_fds=True,
         )
     return _wait_ready(home, proc)
+
+
+def port_from_environment() -> int:
+    """MODELPORT_PORT (the server's --port setting), else 0: a free port."""
+    text = os.environ.get("MODELPORT_PORT", "").strip() or "0"
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise UserError(f"MODELPORT_PORT must be a TCP port number (0-65535), got {text!r}.")
+    return port
 
 
 def _wait_ready(home: Path, proc: subprocess.Popen[bytes]) -> ServerInfo:
