@@ -175,16 +175,13 @@ class App:
             return await self.simple(
                 scope, send, "swagger", 405, [*headers, JSON, ALLOW_GET], error_body(NOT_ALLOWED)
             )
-        denied = self.auth.check(_header(scope, b"authorization")) if self.auth else None
-        if denied:
+        auth_h = _header(scope, b"authorization")
+        denied = self.auth.check(auth_h, scope.get("client")) if self.auth else None
+        if denied:  # 401, or 429 for a client over its wrong-key budget (auth.py)
             return await self.simple(
-                scope,
-                send,
-                "swagger",
-                401,
-                [*headers, JSON, (b"www-authenticate", b"Bearer")],
+                scope, send, "swagger", denied.status, [*headers, JSON, *denied.headers],
                 error_body(denied),
-            )
+            )  # fmt: skip
         if not self.state.ready or self.state.swagger is None:
             return await self.simple(
                 scope,
@@ -278,10 +275,10 @@ class App:
             self.state.script is None or self.state.script.mode != "rawhttp"
         )
         if self.auth is not None and not preflight:
-            denied = self.auth.check(auth_h)
-            if denied:
+            denied = self.auth.check(auth_h, scope.get("client"))
+            if denied:  # 401, or 429 for a client over its wrong-key budget (auth.py)
                 return (
-                    await self._fail(send, 401, [*out, (b"www-authenticate", b"Bearer")], denied),
+                    await self._fail(send, denied.status, [*out, *denied.headers], denied),
                     rid,
                     0.0,
                 )

@@ -12,16 +12,35 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelport.errors import UserError
+
 AUTH_FILE_NAME = "auth.json"
 TOKEN_LIFETIME_SECONDS = 3600
 # Clients are told to fetch a new token well before the old one expires.
 TOKEN_REFRESH_SECONDS = 2700
+
+
+# One rule for every key a user gives (deploymentConfig keys, regenerateKeys keyValue): long
+# enough not to be guessed at the data plane's wrong-key budget, and safe in an HTTP header.
+MIN_KEY_LENGTH = 16
+_KEY_RULE = re.compile(rf"[!-~]{{{MIN_KEY_LENGTH},256}}")
+
+
+def check_key(value: object, what: str) -> str:
+    """A user-given key, or UserError naming ``what`` (never echoing the value)."""
+    if not isinstance(value, str) or not _KEY_RULE.fullmatch(value):
+        raise UserError(
+            f"{what} must be {MIN_KEY_LENGTH} to 256 printable ASCII characters without spaces "
+            "(leave it out to have a random key generated)"
+        )
+    return value
 
 
 def new_key() -> str:

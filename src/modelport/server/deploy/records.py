@@ -154,8 +154,9 @@ def apply_auth(service: Service, config: DeploymentConfig, box: SecretBox) -> No
             ("primary_key_enc", values.get("primary_key")),
             ("secondary_key_enc", values.get("secondary_key")),
         ):
-            if given:
-                setattr(service, column, box.encrypt(str(given)))
+            if given is not None:
+                what = "keys." + ("primaryKey" if column.startswith("primary") else "secondaryKey")
+                setattr(service, column, box.encrypt(auth.check_key(given, what)))
             elif getattr(service, column) is None:
                 setattr(service, column, box.encrypt(auth.new_key()))
     if service.auth_mode == "token" and service.token_secret_enc is None:
@@ -303,9 +304,7 @@ def regenerate(service: Service, box: SecretBox, key_type: Any, key_value: Any) 
     kind = str(key_type or "").capitalize()
     if kind not in ("Primary", "Secondary"):
         raise UserError("keyType must be 'Primary' or 'Secondary'")
-    if key_value is not None and (not isinstance(key_value, str) or len(key_value) < 8):
-        raise UserError("keyValue must be a string of at least 8 characters")
-    value = key_value or auth.new_key()
+    value = auth.new_key() if key_value is None else auth.check_key(key_value, "keyValue")
     column = "primary_key_enc" if kind == "Primary" else "secondary_key_enc"
     setattr(service, column, box.encrypt(value))
     service.updated_time = utcnow()

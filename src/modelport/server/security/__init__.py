@@ -33,4 +33,3 @@ def install(app: FastAPI, limits: SecurityLimits | None = None) -> None:
         max_failures=limits.auth_failures,
         window_seconds=limits.auth_window_seconds,
     )
-

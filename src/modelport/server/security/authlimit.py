@@ -8,7 +8,6 @@ owner. Counts live in this process (each server process of a shared database cou
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import time
 from collections import deque
@@ -18,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.server.security.tokengate import bearer, is_server_token
+from modelport.serving.auth import client_key
 
 _MAX_ADDRESSES = 10_000  # bound the table: a flood from many addresses cannot exhaust memory
 _OPEN_PATHS = ("/api/v1/health",)
@@ -98,19 +98,3 @@ class FailedAuthLimiter:
         times.append(self.clock())
         while len(times) > self.max_failures:
             times.popleft()
-
-
-def client_key(address: str) -> str:
-    """Who a peer address counts as: every loopback address (127.0.0.0/8, ::1) is one client, an
-    IPv6 client is its /64 (one host holds a whole /64), an IPv4-mapped address its IPv4 one."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_loopback:
-        return "loopback"
-    if isinstance(ip, ipaddress.IPv6Address):
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
