@@ -100,19 +100,28 @@ def sparkline(title: str, unit: str, values: list[float | None], colour: str) ->
     known = [v for v in values if v is not None]
     top = max(known, default=0.0) or 1.0
     n = max(len(values) - 1, 1)
-    points = " ".join(
-        f"{pad + i * (width - 2 * pad) / n:.1f},{height - pad - (v / top) * (height - 2 * pad):.1f}"
-        for i, v in enumerate(values)
-        if v is not None
-    )
+
+    def xy(i: int, v: float) -> tuple[str, str]:
+        return (
+            f"{pad + i * (width - 2 * pad) / n:.1f}",
+            f"{height - pad - v / top * (height - 2 * pad):.1f}",
+        )
+
+    drawn = [xy(i, v) for i, v in enumerate(values) if v is not None]
+    points = " ".join(f"{x},{y}" for x, y in drawn)
     latest = f"{known[-1]:.3g} {unit}" if known else "no data yet"
+    # one sample cannot draw a line: mark it as a dot so the chart is never blank with data
+    dots = "".join(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>' for x, y in drawn[:1])
+    if len(drawn) != 1:
+        dots = ""
     label = escape(f"{title}: {latest}")
     return Markup(
         f'<figure class="chart"><figcaption>{escape(title)} <b>{escape(latest)}</b></figcaption>'
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{label}" '
         f'preserveAspectRatio="none"><rect class="chart-bg" width="{width}" height="{height}"/>'
-        f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/></svg>'
-        f"<small>max {top:.3g} {escape(unit)}, last {len(values)} samples</small></figure>"
+        f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>{dots}</svg>'
+        f"<small>max {max(known, default=0.0):.3g} {escape(unit)}, "
+        f"last {len(values)} samples</small></figure>"
     )
 
 

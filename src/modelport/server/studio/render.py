@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ["page", "urlencode"]
+__all__ = ["model_refs", "page", "urlencode"]
 
 import jinja2
 from fastapi import Request
@@ -48,6 +48,18 @@ def _size(n: int | None) -> str:
     return f"{size:.1f} GB"
 
 
+def model_refs(models: list[Any] | None) -> list[dict[str, Any]]:
+    """A service's models, ``"name:version"`` strings or Model JSON, as ``{name, version, id}``."""
+    out = []
+    for m in models or []:
+        if isinstance(m, dict):
+            name, version = str(m.get("name")), str(m.get("version"))
+        else:
+            name, _, version = str(m).rpartition(":")
+        out.append({"name": name, "version": version, "id": f"{name}:{version}"})
+    return out
+
+
 def _labels(d: dict[str, str] | None) -> str:
     return ",".join(f"{k}={v}" for k, v in (d or {}).items())
 
@@ -62,6 +74,7 @@ env = jinja2.Environment(
 env.filters["when"] = _when
 env.filters["size"] = _size
 env.filters["labels"] = _labels
+env.filters["model_refs"] = model_refs
 env.filters["state_class"] = lambda s: STATE_CLASS.get(str(s), "neutral")
 env.globals["urlencode"] = urlencode
 env.globals["version"] = __version__

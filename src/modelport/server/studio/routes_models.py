@@ -82,23 +82,17 @@ async def model_page(
         versions = await api.get(f"/workspaces/{ws}/models", name=name, limit=100)
         services = await api.get(f"/workspaces/{ws}/services", modelName=name)
         envs = await api.get(f"/workspaces/{ws}/environments", limit=200)
-    using = [s for s in services["value"] if any(m.get("id") == model["id"] for m in _models_of(s))]
+    using = [
+        s
+        for s in services["value"]
+        if any(m["id"] == model["id"] for m in render.model_refs(s.get("models")))
+    ]
     return render.page(
         request, "model.html", session, model=model, versions=versions["value"],
         services=using, other_services=[s for s in services["value"] if s not in using],
         tree=_tree(model["files"]), environments=envs["value"],
         no_code=nocode.canonical_framework(model.get("framework")) in (nocode.SCIKITLEARN, nocode.ONNX),
     )  # fmt: skip
-
-
-def _models_of(service: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for m in service.get("models") or []:
-        if isinstance(m, dict):
-            out.append({**m, "id": m.get("id") or f"{m.get('name')}:{m.get('version')}"})
-        else:
-            out.append({"id": str(m)})
-    return out
 
 
 def _pair(text: str, what: str) -> tuple[str, str]:

@@ -58,5 +58,8 @@ class StudioRoute(APIRoute):
                 return _error(request, exc.status_code, exc.message)
             except RequestValidationError as exc:
                 return _error(request, 400, f"invalid request: {exc.errors()[:1]}")
+            except Exception:
+                log.exception("unexpected error on %s %s", request.method, request.url.path)
+                return _error(request, 500, "internal server error; the server log has the details")
 
         return handle
