@@ -218,7 +218,9 @@ def container(ks: KubeService) -> Container:
 def deployment(ks: KubeService) -> Deployment:
     volumes = None
     if ks.auth_document is not None:
-        volumes = [Volume(name="auth", secret=SecretVolumeSource(secretName=ks.secret_name))]
+        # optional: false spelled out (the default): podman kube play 4.3 crashes without it
+        secret = SecretVolumeSource(secretName=ks.secret_name, optional=False)
+        volumes = [Volume(name="auth", secret=secret)]
     # in-flight requests finish before a pod is killed: the longest run() plus a margin
     grace = math.ceil(ks.config.scoring_timeout_ms / 1000) + 5
     template = PodTemplateSpec(
