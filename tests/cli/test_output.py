@@ -98,3 +98,41 @@ def test_transfer_progress_bar_accepts_a_whole_transfer() -> None:
     bar.advance(3)
     bar.stop()
     bar.stop()
+
+
+def test_tsv_of_a_list_query_on_one_object_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    model = {"name": "m", "version": 2, "tags": {"k": "v"}}
+    _output.render(model, _opts("tsv", "[name, version]"))
+    assert capsys.readouterr().out == "m\t2\n"  # as az prints it: read -r name version works
+    _output.render(ITEMS, _opts("tsv", "[].id"))  # a list command's items stay one per line
+    assert capsys.readouterr().out.splitlines() == ["m0:1", "m1:1", "m2:1"]
+    _output.render_items(iter(ITEMS), _opts("tsv", "[].[name, version]"))
+    assert capsys.readouterr().out.splitlines() == ["m0\t1", "m1\t1", "m2\t1"]
+
+
+def test_sdk_and_api_wording_becomes_cli_flags_and_commands() -> None:
+    from modelport.cli._wording import for_cli
+
+    argv = ["service", "run", "-n", "digits-svc", "-d", "{}"]
+    cases = {
+        "File already exists. To overwrite, set exist_ok to True. (/tmp/m.pkl)": (
+            "/tmp/m.pkl already exists; add --overwrite to replace it."
+        ),
+        "Received bad response from service. More information can be found by calling "
+        ".get_logs() on the webservice object.": "Received bad response from service. Run "
+        "`modelport service get-logs -n digits-svc` for the service's log.",
+        "Conflict: operation 1 (Deploy) is in progress on service digits-svc; wait for it to "
+        "finish (GET operations/{id}) and retry.": "Conflict: operation 1 (Deploy) is in "
+        "progress on service digits-svc; wait for it to finish (`modelport service show -n "
+        "digits-svc` shows it) and retry.",
+        "keyValue must be a string of at least 8 characters": (
+            "--set-key must be a string of at least 8 characters"
+        ),
+        "Invalid value for '--output': Value error, 'x' is not one of 'json'": (
+            "Invalid value for '--output': 'x' is not one of 'json'"
+        ),
+    }
+    for sdk, cli in cases.items():
+        assert for_cli(sdk, argv) == cli
+    for leak in ("exist_ok", ".get_logs()", "GET operations", "keyValue", "Value error"):
+        assert all(leak not in for_cli(sdk, argv) for sdk in cases)

@@ -42,8 +42,11 @@ def apply_query(data: Any, query: str | None) -> Any:
         raise UserError(f"Invalid --query {query!r}: {exc}") from None
 
 
-def render(data: Any, opts: CommonOptions, *, columns: Sequence[str] | None = None) -> None:
-    """Print one result in the chosen format."""
+def render(
+    data: Any, opts: CommonOptions, *, columns: Sequence[str] | None = None, rows: bool = False
+) -> None:
+    """Print one result in the chosen format; ``rows``: ``data`` is a list of items."""
+    rows = rows or isinstance(data, list)  # a command's list stays a list of rows after --query
     data = apply_query(data, opts.query)
     if opts.query:
         columns = None
@@ -55,9 +58,11 @@ def render(data: Any, opts: CommonOptions, *, columns: Sequence[str] | None = No
     elif fmt is OutputFormat.yaml:
         _write(_yaml(data))
     elif fmt is OutputFormat.tsv:
-        rows = data if isinstance(data, list) else [data]
-        for row in rows:
-            _write(_tsv_row(row) + "\n")
+        if isinstance(data, list) and (rows or any(isinstance(v, Mapping | list) for v in data)):
+            for row in data:  # a list of items: one line each
+                _write(_tsv_row(row) + "\n")
+        else:  # one object, or a list query on it ("[name, version]"): one line, as az prints
+            _write(_tsv_row(data) + "\n")
     elif isinstance(data, list):
         render_items(iter(data), opts.__class__(output=opts.output), columns=columns)
     elif isinstance(data, Mapping):
@@ -74,7 +79,7 @@ def render_items(
 ) -> None:
     """Print a list that may be long, a page at a time."""
     if opts.query:
-        render(list(items), opts, columns=columns)
+        render(list(items), opts, columns=columns, rows=True)
         return
     fmt = opts.output
     iterator = iter(items)

@@ -114,13 +114,17 @@ def _root(
     """Deploy machine learning models as web services on your own machines."""
 
 
-def error_line(message: str) -> None:
-    """Print ``Error: <message>`` in red on stderr (one line, no markup interpretation)."""
+def error_line(message: str, argv: list[str] | None = None) -> None:
+    """Print ``Error: <message>`` in red on stderr (one line, no markup interpretation), in the
+    CLI's words: SDK and HTTP API phrases become flags and commands (cli/_wording.py)."""
     from rich.console import Console
     from rich.text import Text
 
+    from modelport.cli._wording import for_cli
+
     text = Text("Error: ", style="bold red")
-    text.append(" ".join(message.split()), style="red")
+    line = for_cli(message, sys.argv[1:] if argv is None else argv)
+    text.append(" ".join(line.split()), style="red")
     Console(stderr=True, highlight=False, soft_wrap=True).print(text)
 
 
@@ -139,10 +143,10 @@ def main(argv: list[str] | None = None) -> None:
             message = str(exc.format_message()).strip()  # type: ignore[attr-defined]
             if not message.endswith((".", "?", "!")):
                 message += "."
-            error_line(f"{message} See '{where} --help'.")
+            error_line(f"{message} See '{where} --help'.", argv)
             code = 2
     except ClickException as exc:
-        error_line(str(exc.format_message()))  # type: ignore[attr-defined]
+        error_line(str(exc.format_message()), argv)  # type: ignore[attr-defined]
         code = int(getattr(exc, "exit_code", 1))
     except typer.Abort:
         error_line("Aborted.")
@@ -152,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     except ModelportError as exc:
         if debug:
             raise
-        error_line(exc.message)
+        error_line(exc.message, argv)
         code = 1
     except KeyboardInterrupt:
         error_line("Interrupted.")

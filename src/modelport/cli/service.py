@@ -172,14 +172,19 @@ def update(
     from modelport.specs import load_deployment_config
 
     refs, _ = model_list(models, metadata_files)
+    service = _service(opts, name)
     with config_warnings():
         spec = inference_spec(inference_config, entry_script, source_directory)
-        config = load_deployment_config(deploy_config) if deploy_config else None
+        # a --dc without computeType (e.g. {"numReplicas": 2}) is laid over the service's own
+        config = (
+            load_deployment_config(deploy_config, compute_type=service.compute_type)
+            if deploy_config
+            else None
+        )
     if config is not None:
         from modelport.sdk.deploy import config_json
 
         config_json(config)  # TLS PEM files named in --dc: a missing one stops before the server
-    service = _service(opts, name)
     service.update(
         models=refs or None,
         inference_config=spec,

@@ -254,6 +254,10 @@ def config_change(compute_type: str, config: Any, fields: Mapping[str, Any]) -> 
     if config is not None and fields:
         raise UserError("Give either deployment_config or individual settings, not both.")
     if config is not None:
+        if isinstance(config, Mapping):  # a partial dict lays over the service's own config
+            from modelport.specs.files import with_compute_type
+
+            config = with_compute_type(dict(config), compute_type)
         return config_json(resolve_deployment_config(config))
     given = {k: v for k, v in fields.items() if v is not None}
     if not given:

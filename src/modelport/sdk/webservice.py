@@ -380,8 +380,8 @@ class Webservice(ServiceAuth):
     # -- views -------------------------------------------------------------------------------
 
     def serialize(self) -> dict[str, Any]:
-        """The v1 camelCase form (CLI output)."""
-        return {
+        """The v1 camelCase form (CLI output), then every other field the API gave."""
+        v1 = {
             "name": self.name,
             "computeType": self.compute_type,
             "state": self.state,
@@ -406,6 +406,7 @@ class Webservice(ServiceAuth):
             "operationId": self._operation_id,
             "imageId": None,
         }
+        return {**v1, **{key: value for key, value in self._raw.items() if key not in v1}}
 
     def __repr__(self) -> str:
         return (

@@ -133,7 +133,11 @@ def parse_deployment_config(data: Any, source: str | None = None) -> DeploymentC
     try:
         compute_type = normalize_compute_type(data.get("computeType"))
     except ConfigError as exc:
-        raise ConfigError(exc.problems, source) from None
+        said = exc.problems
+        miscased = [str(k) for k in data if str(k).lower() == "computetype" and k != "computeType"]
+        if miscased:  # `computetype`: say which key was meant, not only that one is missing
+            said = [unknown_key_message(miscased[0], ["computeType"], "the file")]
+        raise ConfigError(said, source) from None
     problems: list[str] = []
     values: dict[str, Any] = {}
     dicts: dict[str, dict[str, str]] = {}

@@ -39,9 +39,26 @@ def read_config_file(path: str | os.PathLike[str]) -> Any:
         raise ConfigError([f"not valid JSON or YAML: {where}{problem}"], str(file)) from None
 
 
-def load_deployment_config(path: str | os.PathLike[str]) -> DeploymentConfig:
-    """Relative ``sslCertificate``/``sslKey`` paths start at the file's folder."""
-    config = parse_deployment_config(read_config_file(path), str(path))
+def with_compute_type(data: Any, compute_type: str) -> Any:
+    """``data`` with ``computeType`` set when it names none (a miscased key is left to the
+    parser, which answers it with a did-you-mean)."""
+    if isinstance(data, dict) and not any(str(key).lower() == "computetype" for key in data):
+        return {"computeType": compute_type, **data}
+    return data
+
+
+def load_deployment_config(
+    path: str | os.PathLike[str], compute_type: str | None = None
+) -> DeploymentConfig:
+    """Relative ``sslCertificate``/``sslKey`` paths start at the file's folder.
+
+    ``compute_type``: the computeType of a file that names none, e.g. an update's partial file
+    (``{"numReplicas": 2}``) that is laid over the service's current configuration.
+    """
+    data = read_config_file(path)
+    if compute_type is not None:
+        data = with_compute_type(data, compute_type)
+    config = parse_deployment_config(data, str(path))
     folder = Path(path).resolve().parent
     explicit = dict(config.explicit)
     for name in ("ssl_cert_pem_file", "ssl_key_pem_file"):

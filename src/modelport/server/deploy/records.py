@@ -217,6 +217,8 @@ def create(
         number = _next_number(session, service)
         service.desired_revision = number
         service.tags, service.properties, service.description = tags, properties, description
+        # the new operation's state, not the replaced deployment's (Failed, Healthy)
+        service.state, service.state_since = TRANSITIONING, now
         if port is not None:
             service.port = port
     service.deployment_config = _stored(config, material)
