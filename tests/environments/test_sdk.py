@@ -98,7 +98,7 @@ def test_register_get_list(ws):
     assert env.register(ws).version == "2"
     got = Environment.get(ws, "sdk-reg", version=1)
     assert list(got.python.conda_dependencies.pip_packages) == ["six==1.16.0", "azureml-defaults"]
-    assert got.environment_variables == {"A": "1"}
+    assert got.environment_variables == {"A": "****"}  # secrets are masked in answers
     assert Environment.get(ws, "sdk-reg").version == "2"
     listed = Environment.list(ws)
     assert listed["sdk-reg"].version == "2"

@@ -12,6 +12,7 @@ from modelport.environments.spec import EnvironmentSpec, from_azure_json, to_azu
 from modelport.errors import NotFound, UserError
 from modelport.server.api.deps import After, Ctx, Limit, WorkspaceName
 from modelport.server.api.schemas import Input, Page, SafeStr
+from modelport.server.security import envsecrets
 from modelport.server.store import environments as store
 from modelport.server.store import paging, workspaces
 from modelport.server.store.base import iso
@@ -40,7 +41,7 @@ def _row_out(row: store.EnvironmentVersion) -> EnvironmentOut:
         name=row.name,
         version=str(row.version),
         curated=False,
-        environment=dict(row.spec),
+        environment=envsecrets.mask(dict(row.spec)),  # secrets never leave the server
         lock=row.lock,
         createdTime=iso(row.created_time),
     )
@@ -85,7 +86,8 @@ def register_environment(
         )
     with ctx.store.write() as session:
         wsrow = workspaces.get(session, ws)
-        row, created = store.register(session, wsrow.id, spec)
+        box = envsecrets.box_for(ctx.settings.home)
+        row, created = store.register(session, wsrow.id, spec, box)
         if not created:
             response.status_code = 200  # identical to the latest version: that version
         return _row_out(row)

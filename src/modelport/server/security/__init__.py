@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from modelport.server.api import ROUTERS
 from modelport.server.security.authlimit import FailedAuthLimiter
 from modelport.server.security.bodylimit import BodyLimit
 from modelport.server.security.config import SecurityLimits
@@ -21,6 +20,8 @@ def install(app: FastAPI, limits: SecurityLimits | None = None) -> None:
     """Register the middleware: the rate limiter outermost (blocked clients cost nothing), then
     the token gate (no body is read for a client without the token), then the body limits."""
     limits = limits or SecurityLimits.from_env()
+    from modelport.server.api import ROUTERS  # here: the store imports envsecrets from this package
+
     install_storage_handler(app)
     open_routes(app, ROUTERS)
     parse_large_json_in_threads()

@@ -24,6 +24,8 @@ from modelport.environments.spec import (
     to_azure_json,
 )
 from modelport.errors import NotFound, UserError
+from modelport.server.deploy.crypto import SecretBox
+from modelport.server.security import envsecrets
 from modelport.server.store.base import Base, Json, UTCDateTime, utcnow
 from modelport.server.store.workspaces import Workspace
 
@@ -89,16 +91,20 @@ def _claim_name(session: Session, workspace_id: int, name: str, bump: bool) -> i
 
 
 def register(
-    session: Session, workspace_id: int, spec: EnvironmentSpec
+    session: Session, workspace_id: int, spec: EnvironmentSpec, box: SecretBox | None = None
 ) -> tuple[EnvironmentVersion, bool]:
     """Store ``spec`` as the next version; an identical latest version is returned instead.
+    With ``box``, secret-bearing fields are stored encrypted (security/envsecrets.py).
 
     Returns (row, created).
     """
     check_user_name(spec.name)
-    digest = content_hash(spec)
     _claim_name(session, workspace_id, spec.name, bump=False)
     latest = _latest(session, workspace_id, spec.name)
+    if box is not None and latest is not None:  # a masked value keeps the previous secret
+        previous = envsecrets.unseal(dict(latest.spec), box)
+        spec = from_azure_json(envsecrets.restore_masked(to_azure_json(spec), previous))
+    digest = content_hash(spec)
     if latest is not None and latest.content_hash == digest:
         return latest, False
     version = _claim_name(session, workspace_id, spec.name, bump=True)
@@ -106,7 +112,7 @@ def register(
         workspace_id=workspace_id,
         name=spec.name,
         version=version,
-        spec=to_azure_json(replace(spec, version=str(version))),
+        spec=_sealed(to_azure_json(replace(spec, version=str(version))), box),
         content_hash=digest,
         lock=None,
         created_time=utcnow(),
@@ -115,6 +121,10 @@ def register(
     session.add(row)
     session.flush()
     return row, True
+
+
+def _sealed(doc: dict[str, Any], box: SecretBox | None) -> dict[str, Any]:
+    return envsecrets.seal(doc, box) if box is not None else doc
 
 
 def _latest(session: Session, workspace_id: int, name: str) -> EnvironmentVersion | None:
@@ -225,7 +235,8 @@ def azure_json_for(
         return to_azure_json(get_curated(name, None if version is None else str(version)))
     with server.store.read() as session:
         ws_id = _workspace_id(session, workspace, name)
-        return dict(get(session, ws_id, name, _parse_version(version)).spec)
+        doc = dict(get(session, ws_id, name, _parse_version(version)).spec)
+    return envsecrets.unseal(doc, envsecrets.box_for(server.settings.home))
 
 
 def spec_for(
@@ -237,7 +248,8 @@ def spec_for(
     with server.store.read() as session:
         ws_id = _workspace_id(session, workspace, name)
         row = get(session, ws_id, name, _parse_version(version))
-        return from_azure_json(dict(row.spec)), row.lock
+        doc, lock = dict(row.spec), row.lock
+    return from_azure_json(envsecrets.unseal(doc, envsecrets.box_for(server.settings.home))), lock
 
 
 def record_lock(
