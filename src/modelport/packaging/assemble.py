@@ -16,10 +16,11 @@ from modelport.environments.build import ensure_built
 from modelport.environments.spec import from_azure_json
 from modelport.errors import NotFound, UserError
 from modelport.packaging.context import PackageInputs
-from modelport.server.deploy import approot, nocode, records, requests
+from modelport.server.deploy import approot, nocode, revision_plan
 from modelport.server.deploy.context import DeployContext
 from modelport.server.deploy.models import ModelInfo, resolve
-from modelport.server.deploy.rollout import _registered_lock
+from modelport.server.deploy.steps import registered_lock
+from modelport.server.store import services as service_store
 from modelport.server.store import workspaces
 
 REQUEST_KEYS = (
@@ -56,7 +57,7 @@ def from_request(
     log: Callable[[str], None],
 ) -> PackageInputs:
     """The package of ``body`` (models + inference config, or ``service``)."""
-    body = requests.check_keys(body, REQUEST_KEYS, "package")
+    body = revision_plan.check_keys(body, REQUEST_KEYS, "package")
     if body.get("service") is not None:
         extra = [
             k for k in ("models", "inferenceConfig", "sourceSnapshot", "environment") if body.get(k)
@@ -67,14 +68,14 @@ def from_request(
     refs = body.get("models")
     if not isinstance(refs, list) or not refs:
         raise UserError("package: 'models' must be a non-empty list of 'name:version' strings")
-    files = requests.source_files(body.get("sourceSnapshot"))
-    ic = requests.inference_config(body.get("inferenceConfig"), files)
+    files = revision_plan.source_files(body.get("sourceSnapshot"))
+    ic = revision_plan.inference_config(body.get("inferenceConfig"), files)
     check_blobs(files)
     with dctx.server.store.read() as session:
         workspaces.get(session, ws)
         models = resolve(session, ws, [str(r) for r in refs])
     registered = functools.partial(dctx.registered_environment, workspace=ws)
-    plan = requests.plan_revision(models, ic, files, body.get("environment"), registered)
+    plan = revision_plan.plan_revision(models, ic, files, body.get("environment"), registered)
     default_name = models[0].name.lower() if len(models) == 1 else "package"
     return _inputs(
         dctx, ws, body, plan.models, plan.inference_config, plan.source_files,
@@ -87,8 +88,8 @@ def from_service(
 ) -> PackageInputs:
     """The package of a deployed service's serving (else desired) revision, lock included."""
     with dctx.server.store.read() as session:
-        service = records.get(session, ws, name)
-        rev = records.revision(
+        service = service_store.get(session, ws, name)
+        rev = service_store.revision(
             session, service, service.current_revision or service.desired_revision
         )
         if rev is None:
@@ -99,7 +100,7 @@ def from_service(
     generated: dict[str, str] = {}
     if no_code:
         generated[nocode.SCRIPT_NAME] = nocode.plan_no_code(
-            [m.as_json() for m in models], requests.CURATED_FOR
+            [m.as_json() for m in models], revision_plan.CURATED_FOR
         ).script
     log(f"Packaging service {name}, revision {rev.number}.")
     return _inputs(
@@ -127,7 +128,7 @@ def _inputs(
     base_image = body.get("baseImage") or (ic or {}).get("baseImage")
     if base_image is not None and not isinstance(base_image, str):
         raise UserError("baseImage must be an image reference string")
-    spec = from_azure_json(environment or {"name": requests.DEFAULT_ENVIRONMENT})
+    spec = from_azure_json(environment or {"name": revision_plan.DEFAULT_ENVIRONMENT})
     entry = nocode.SCRIPT_NAME if no_code else str((ic or {}).get("entryScript"))
     if no_code:
         log(f"No-code package of a {no_code} model with the built-in entry script.")
@@ -155,8 +156,8 @@ def lock_environment(
     dctx: DeployContext, ws: str, inputs: PackageInputs, log: Callable[[str], None]
 ) -> PackageInputs:
     """``inputs`` with the environment's lock and Python: built (or reused) as a deploy does."""
-    spec = from_azure_json(dict(inputs.environment) or {"name": requests.DEFAULT_ENVIRONMENT})
+    spec = from_azure_json(dict(inputs.environment) or {"name": revision_plan.DEFAULT_ENVIRONMENT})
     log(f"Environment {spec.name}: resolving and building (or reusing) it for its lock.")
-    registered = _registered_lock(dctx, ws, spec.name, spec.version)
+    registered = registered_lock(dctx, ws, spec.name, spec.version)
     built = ensure_built(spec, dctx.env_cache, log, lock=inputs.stored_lock or registered)
     return dataclasses.replace(inputs, lock=built.lock, python_version=built.python_version)

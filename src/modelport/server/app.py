@@ -1,22 +1,45 @@
-"""The FastAPI application of the workspace server."""
+"""The FastAPI application of the workspace server: the one place its parts are assembled.
+
+``create_app`` builds the deploy context and the reconciler once and hands them over: the
+context to the routers (``ctx.deploy``), the reconciler's ``wake`` to the context, and the
+reconciler's start/stop to the app's lifespan.
+"""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
 from modelport import __version__
-from modelport.server import errors, security
+from modelport.server import errors, security, studio
 from modelport.server.api import PREFIX, ROUTERS
 from modelport.server.api.deps import require_token
 from modelport.server.context import ServerContext
-from modelport.server.deploy import lifecycle as deploy_lifecycle
+from modelport.server.deploy.context import DeployContext
+from modelport.server.reconciler import Reconciler
 
 
 def create_app(ctx: ServerContext) -> FastAPI:
+    ctx.deploy = DeployContext.build(ctx)  # paths, secrets, the target driver
+    reconciler = Reconciler(ctx.deploy, ctx.settings.reconcile_interval)
+    ctx.deploy.wake = reconciler.wake  # API writes ask for a pass at once
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        reconciler.start()  # before the first request
+        try:
+            yield
+        finally:
+            reconciler.stop()  # after the last; replicas keep running (a new server adopts them)
+            ctx.deploy.driver.close()
+
     app = FastAPI(
         title="modelport workspace server",
         version=__version__,
+        lifespan=lifespan,
         # Served below, behind the token like every route but health.
         openapi_url=None,
         docs_url=None,
@@ -35,5 +58,5 @@ def create_app(ctx: ServerContext) -> FastAPI:
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    deploy_lifecycle.install(app, ctx)  # deployments: the reconciler runs with the app
+    studio.install(app)  # the web studio at / (pages call the API above in-process)
     return app

@@ -9,7 +9,6 @@ import socket
 import ssl
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import uvicorn
 
@@ -19,7 +18,7 @@ from modelport.server.app import create_app
 from modelport.server.artifacts import ArtifactStore
 from modelport.server.context import ServerContext
 from modelport.server.http_protocol import guarded_protocol
-from modelport.server.settings import SETTINGS, ServerSettings, default_home
+from modelport.server.settings import SETTINGS, ServerSettings, resolve
 from modelport.server.store import migrate
 from modelport.server.store.db import Store
 
@@ -119,35 +118,18 @@ def serve(settings: ServerSettings) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> ServerSettings:
+    """Flags, then environment variables, then ``HOME/deploy.json``, then defaults (settings.py)."""
     parser = argparse.ArgumentParser(
         prog="python -m modelport.server", description="Run the modelport workspace server."
     )
     for s in SETTINGS:
-        env_value = os.environ.get(s.env)
-        default = env_value if env_value is not None else s.default
-        parser.add_argument(s.flag, dest=s.name, default=default, help=f"{s.help} (${s.env})")
+        default = f"; default {s.default}" if s.default is not None else ""
+        parser.add_argument(s.flag, dest=s.name, default=None, help=f"{s.help} (${s.env}{default})")
     args = parser.parse_args(argv)
     try:
-        port = int(args.port)
-    except ValueError:
-        parser.error(f"--port: {args.port!r} is not a number")
-    try:
-        max_connections, body_timeout = int(args.max_connections), float(args.body_timeout)
-    except ValueError:
-        parser.error("--max-connections and --body-timeout take numbers")
-    if max_connections < 1 or body_timeout <= 0:
-        parser.error("--max-connections and --body-timeout must be positive")
-    return ServerSettings(
-        home=Path(args.home).expanduser() if args.home else default_home(),
-        host=args.host,
-        port=port,
-        database_url=args.database_url or None,
-        artifacts=Path(args.artifacts).expanduser() if args.artifacts else None,
-        tls_cert=Path(args.tls_cert).expanduser() if args.tls_cert else None,
-        tls_key=Path(args.tls_key).expanduser() if args.tls_key else None,
-        max_connections=max_connections,
-        body_timeout=body_timeout,
-    )
+        return resolve(vars(args))
+    except ModelportError as exc:
+        parser.error(str(exc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,17 +14,18 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from modelport.server.deploy import rollout, supervise
 from modelport.server.deploy.context import DeployContext
+from modelport.server.deploy.rollout import OperationRef
 from modelport.server.store.base import utcnow
 from modelport.server.store.services import RUNNING, Operation, Service
 
 LEASE_SECONDS = 15.0
-PASS_SECONDS = float(os.environ.get("MODELPORT_RECONCILE_INTERVAL", "1.0"))
 _log = logging.getLogger("modelport.reconciler")
 
 
@@ -39,8 +40,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 class Reconciler:
-    def __init__(self, dctx: DeployContext) -> None:
-        self.dctx = dctx
+    def __init__(self, deploy: DeployContext, interval: float = 1.0) -> None:
+        self.deploy = deploy
+        self.interval = interval  # seconds between passes (server setting reconcile_interval)
         self.host = socket.gethostname()
         self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
@@ -72,7 +74,7 @@ class Reconciler:
     def _run(self) -> None:
         try:
             # Re-attach to replicas that outlived the previous server process.
-            self.dctx.driver.adopt()
+            self.deploy.driver.adopt()
         except Exception:
             _log.exception("adopting running replicas failed")
         while not self._stop.is_set():
@@ -80,7 +82,7 @@ class Reconciler:
                 self.reconcile_once()
             except Exception:
                 _log.exception("reconcile pass failed")
-            self._wake.wait(PASS_SECONDS)
+            self._wake.wait(self.interval)
             self._wake.clear()
 
     def reconcile_once(self) -> None:
@@ -91,49 +93,70 @@ class Reconciler:
             self._workers.pop(service_id, None)
             op_id = self._running_operation(service_id)
             if op_id is not None:
-                self._spawn(service_id, op_id)
-            else:
-                try:
-                    supervise.supervise(self.dctx, service_id)
-                except Exception:
-                    _log.exception("supervising service %s failed", service_id)
-
-    def _spawn(self, service_id: int, op_id: str) -> None:
-        ids = rollout.Ids(service_id, op_id)
-
-        def work() -> None:
+                self._spawn(
+                    service_id, f"op-{op_id[:8]}", self._operation(OperationRef(service_id, op_id))
+                )
+                continue
             try:
-                rollout.run_operation(self.dctx, ids, self.alive)
-            except rollout.Interrupted:
-                pass
+                number = supervise.supervise(self.deploy, service_id)
             except Exception:
-                _log.exception("operation %s failed unexpectedly", op_id)
-                self._fail(ids)
+                _log.exception("supervising service %s failed", service_id)
+                continue
+            if number is not None:  # may rebuild an environment: never on this thread
+                self._spawn(service_id, f"restart-{service_id}", self._restart(service_id, number))
+
+    def _spawn(self, service_id: int, name: str, work: Callable[[], None]) -> None:
+        """Run slow work for one service on a worker; the loop skips the service meanwhile."""
+
+        def run() -> None:
+            try:
+                work()
             finally:
                 self._wake.set()
 
-        thread = threading.Thread(target=work, name=f"modelport-op-{op_id[:8]}", daemon=True)
+        thread = threading.Thread(target=run, name=f"modelport-{name}", daemon=True)
         self._workers[service_id] = thread
         thread.start()
 
-    def _fail(self, ids: rollout.Ids) -> None:
+    def _operation(self, ref: OperationRef) -> Callable[[], None]:
+        def work() -> None:
+            try:
+                rollout.run_operation(self.deploy, ref, self.alive)
+            except rollout.Interrupted:
+                pass
+            except Exception:
+                _log.exception("operation %s failed unexpectedly", ref.op_id)
+                self._fail(ref)
+
+        return work
+
+    def _restart(self, service_id: int, number: int) -> Callable[[], None]:
+        def work() -> None:
+            try:
+                supervise.restart(self.deploy, service_id, number)
+            except Exception:
+                _log.exception("restarting service %s failed", service_id)
+
+        return work
+
+    def _fail(self, ref: OperationRef) -> None:
         """A bug in a step must not leave the operation Running for ever (and the service 409)."""
         failure = rollout.StepFailed(
             "InternalError", "the deployment failed inside the server; see the server log"
         )
         try:
-            rollout.finish_failure(self.dctx, ids, self._target(ids), failure, lambda _l: None)
+            rollout.finish_failure(self.deploy, ref, self._target(ref), failure, lambda _l: None)
         except Exception:
-            _log.exception("recording the failure of operation %s failed", ids.op_id)
+            _log.exception("recording the failure of operation %s failed", ref.op_id)
 
-    def _target(self, ids: rollout.Ids) -> int:
-        with self.dctx.server.store.read() as s:
-            op = s.get(Operation, ids.op_id)
+    def _target(self, ref: OperationRef) -> int:
+        with self.deploy.server.store.read() as s:
+            op = s.get(Operation, ref.op_id)
             return int(op.target_revision or 0) if op is not None else 0
 
     # -- database work ---------------------------------------------------------------------------
     def _running_operation(self, service_id: int) -> str | None:
-        with self.dctx.server.store.read() as s:
+        with self.deploy.server.store.read() as s:
             service = s.get(Service, service_id)
             if service is None:
                 return None
@@ -150,7 +173,7 @@ class Reconciler:
         """Claim free or expired leases, renew ours; returns the ids this process drives now."""
         now = utcnow()
         renew_before = now + timedelta(seconds=LEASE_SECONDS / 2)
-        with self.dctx.server.store.read() as s:
+        with self.deploy.server.store.read() as s:
             rows = s.execute(select(Service.id, Service.lease_owner, Service.lease_until)).all()
         wanted = [i for i, owner, until in rows if self._claimable(owner, until, now)]
         # Write only when a lease must be taken or is getting old: no write lock taken every pass.
@@ -162,7 +185,7 @@ class Reconciler:
         if not stale:
             return wanted
         mine: list[int] = []
-        with self.dctx.server.store.write() as s:
+        with self.deploy.server.store.write() as s:
             locked = s.execute(
                 select(Service.id, Service.lease_owner, Service.lease_until)
                 .where(Service.id.in_(wanted))
@@ -186,15 +209,8 @@ class Reconciler:
 
     def _release(self) -> None:
         try:
-            with self.dctx.server.store.write() as s:
+            with self.deploy.server.store.write() as s:
                 for service in s.scalars(select(Service).where(Service.lease_owner == self.owner)):
                     service.lease_owner, service.lease_until = None, None
         except Exception:
             _log.exception("releasing leases failed")
-
-
-def start(dctx: DeployContext) -> Reconciler:
-    reconciler = Reconciler(dctx)
-    dctx.reconciler = reconciler
-    reconciler.start()
-    return reconciler

@@ -10,28 +10,32 @@ import functools
 import socket
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from modelport.errors import NotFound, UserError
 from modelport.server.api.deps import After, Ctx, Limit, WorkspaceName
-from modelport.server.deploy import auth, records, requests, views
-from modelport.server.deploy.context import deploy_context
+from modelport.server.api.service_schemas import (
+    RegenerateKeys,
+    ServiceCreate,
+    ServiceReload,
+    ServiceUpdate,
+)
+from modelport.server.deploy import auth, records, revision_plan, views
 from modelport.server.deploy.models import resolve
 from modelport.server.store import paging, workspaces
+from modelport.server.store import services as service_store
 from modelport.server.store.services import RELOAD, UPDATE, Service
 from modelport.specs import validate_service_name
 
 router = APIRouter(tags=["services"])
-JsonBody = Annotated[dict[str, Any], Body(...)]
-OptionalBody = Annotated[dict[str, Any] | None, Body()]
 
 
 def _accepted(service: Service, op: Any, ctx: Ctx) -> JSONResponse:
-    dctx = deploy_context(ctx)
-    dctx.wake()
+    deploy = ctx.deploy
+    deploy.wake()
     return JSONResponse(
-        {"service": views.service_json(service, dctx), "operation": views.operation_json(op)},
+        {"service": views.service_json(service, deploy), "operation": views.operation_json(op)},
         status_code=202,
         headers={"Operation-Location": f"operations/{op.id}"},
     )
@@ -44,22 +48,24 @@ def _free_port() -> int:
 
 
 @router.post("/workspaces/{ws}/services", status_code=202)
-def create_service(ws: WorkspaceName, body: JsonBody, ctx: Ctx) -> JSONResponse:
-    dctx = deploy_context(ctx)
-    body = requests.check_keys(body, requests.CREATE_KEYS, "create service")
+def create_service(ws: WorkspaceName, request: ServiceCreate, ctx: Ctx) -> JSONResponse:
+    deploy = ctx.deploy
+    body = revision_plan.check_keys(request.given(), revision_plan.CREATE_KEYS, "create service")
     name = validate_service_name(body.get("name"))
-    config = requests.deployment_config(body.get("deploymentConfig"))
-    files = requests.source_files(body.get("sourceSnapshot"))
-    ic = requests.inference_config(body.get("inferenceConfig"), files)
+    config = revision_plan.deployment_config(body.get("deploymentConfig"))
+    files = revision_plan.source_files(body.get("sourceSnapshot"))
+    ic = revision_plan.inference_config(body.get("inferenceConfig"), files)
     _check_blobs(ctx, files)
     port = config.values().get("port")
     with ctx.store.read() as session:
         workspaces.get(session, ws)
         models = resolve(session, ws, _model_refs(body.get("models")))
-    plan = requests.plan_revision(models, ic, files, body.get("environment"), _registered(dctx, ws))
+    plan = revision_plan.plan_revision(
+        models, ic, files, body.get("environment"), _registered(deploy, ws)
+    )
     with ctx.store.write() as session:
         service, op = records.create(
-            session, ws, name, plan, config, dctx.box,
+            session, ws, name, plan, config, deploy.box,
             overwrite=bool(body.get("overwrite", False)),
             port=port,
             free_port=_free_port,
@@ -67,7 +73,7 @@ def create_service(ws: WorkspaceName, body: JsonBody, ctx: Ctx) -> JSONResponse:
             properties=_labels(body.get("properties"), "properties") or dict(config.properties),
             description=_text(body.get("description")),
         )  # fmt: skip
-        records.sync_usages(session, service)
+        service_store.sync_usages(session, service)
     return _accepted(service, op, ctx)
 
 
@@ -83,72 +89,73 @@ def list_services(
     limit: Limit = 100,
     after: After = None,
 ) -> dict[str, Any]:
-    dctx = deploy_context(ctx)
+    deploy = ctx.deploy
     key = paging.decode(after, (str,))[0] if after else None
     with ctx.store.read() as session:
         workspaces.get(session, ws)
-        rows = views.page(
+        rows = service_store.page(
             session, ws, key, limit + 1,
             compute_type=computeType, model_name=modelName, model_id=modelId,
             tags=views.parse_labels(tags), properties=views.parse_labels(properties),
         )  # fmt: skip
         more = len(rows) > limit
         rows = rows[:limit]
-        value = [views.service_json(s, dctx, session) for s in rows]
+        value = [views.service_json(s, deploy, session) for s in rows]
     return {"value": value, "next": paging.encode([rows[-1].name]) if more else None}
 
 
 @router.get("/workspaces/{ws}/services/{name}")
 def get_service(ws: WorkspaceName, name: str, ctx: Ctx) -> dict[str, Any]:
     with ctx.store.read() as session:
-        return views.service_json(records.get(session, ws, name), deploy_context(ctx), session)
+        return views.service_json(service_store.get(session, ws, name), ctx.deploy, session)
 
 
 @router.patch("/workspaces/{ws}/services/{name}", status_code=202)
-def update_service(ws: WorkspaceName, name: str, body: JsonBody, ctx: Ctx) -> JSONResponse:
-    return _change(ws, name, body, ctx, UPDATE)
+def update_service(ws: WorkspaceName, name: str, request: ServiceUpdate, ctx: Ctx) -> JSONResponse:
+    return _change(ws, name, request.given(), ctx, UPDATE)
 
 
 @router.post("/workspaces/{ws}/services/{name}/reload", status_code=202)
 def reload_service(
-    ws: WorkspaceName, name: str, ctx: Ctx, body: OptionalBody = None
+    ws: WorkspaceName, name: str, ctx: Ctx, request: ServiceReload | None = None
 ) -> JSONResponse:
-    body = requests.check_keys(body or {}, ("sourceSnapshot",), "reload")
+    given = request.given() if request is not None else {}
+    body = revision_plan.check_keys(given, ("sourceSnapshot",), "reload")
     return _change(ws, name, body, ctx, RELOAD)
 
 
 def _change(ws: str, name: str, body: dict[str, Any], ctx: Ctx, kind: str) -> JSONResponse:
-    dctx = deploy_context(ctx)
-    body = requests.check_keys(body, requests.UPDATE_KEYS, "update service")
+    deploy = ctx.deploy
+    body = revision_plan.check_keys(body, revision_plan.UPDATE_KEYS, "update service")
     if kind == UPDATE and not body:
         raise UserError("No parameters provided to update.")
     with ctx.store.read() as session:
-        service = records.get(session, ws, name)
-        base = records.revision(session, service, service.desired_revision)
+        service = service_store.get(session, ws, name)
+        base = service_store.revision(session, service, service.desired_revision)
         if base is None:
             raise NotFound(f"Service {name} has no revision to update.")
-        change = requests.plan_change(
-            session, service, base, body, kind, dctx, _check_blobs_fn(ctx)
+        change = revision_plan.plan_change(
+            session, service, base, body, kind, deploy, _check_blobs_fn(ctx)
         )
     with ctx.store.write() as session:
-        service = records.get(session, ws, name, lock=True)
+        service = service_store.get(session, ws, name, lock=True)
         op = records.update(
-            session, service, kind, change.plan, change.config, dctx.box,
+            session, service, kind, change.plan, change.config, deploy.box,
             tags=_labels(body.get("tags"), "tags") if "tags" in body else None,
             properties=_labels(body.get("properties"), "properties"),
             description=_text(body.get("description")),
             port=change.port,
         )  # fmt: skip
-        records.sync_usages(session, service)
+        service_store.sync_usages(session, service)
     return _accepted(service, op, ctx)
 
 
 @router.delete("/workspaces/{ws}/services/{name}", status_code=202)
 def delete_service(ws: WorkspaceName, name: str, ctx: Ctx) -> JSONResponse:
     with ctx.store.write() as session:
-        service = records.get(session, ws, name, lock=True)
+        service = service_store.get(session, ws, name, lock=True)
         op = records.delete(session, service)
-    deploy_context(ctx).wake()
+    ctx.deploy.wake()
     return JSONResponse({"operation": views.operation_json(op)}, status_code=202)
 
 
@@ -159,60 +166,62 @@ def service_logs(
     ctx: Ctx,
     numLines: Annotated[int, Query(ge=1, le=100000)] = 5000,
 ) -> dict[str, str]:
-    dctx = deploy_context(ctx)
+    deploy = ctx.deploy
     with ctx.store.read() as session:
-        service = records.get(session, ws, name)
-    return {"content": dctx.logs(service, numLines)}
+        service = service_store.get(session, ws, name)
+    return {"content": deploy.logs(service, numLines)}
 
 
 @router.get("/workspaces/{ws}/operations/{op_id}")
 def get_operation(ws: WorkspaceName, op_id: str, ctx: Ctx) -> dict[str, Any]:
     with ctx.store.read() as session:
-        return views.operation_json(views.operation(session, ws, op_id))
+        return views.operation_json(service_store.operation(session, ws, op_id))
 
 
 @router.get("/workspaces/{ws}/services/{name}/operations")
 def list_operations(ws: WorkspaceName, name: str, ctx: Ctx) -> dict[str, Any]:
     with ctx.store.read() as session:
-        return {"value": [views.operation_json(o) for o in views.operations(session, ws, name)],
+        return {"value": [views.operation_json(o) for o in service_store.operations(session, ws, name)],
                 "next": None}  # fmt: skip
 
 
 @router.post("/workspaces/{ws}/services/{name}/listKeys")
 def list_keys(ws: WorkspaceName, name: str, ctx: Ctx) -> dict[str, Any]:
     with ctx.store.read() as session:
-        return records.keys(records.get(session, ws, name), deploy_context(ctx).box)
+        return records.keys(service_store.get(session, ws, name), ctx.deploy.box)
 
 
 @router.post("/workspaces/{ws}/services/{name}/regenerateKeys")
-def regenerate_keys(ws: WorkspaceName, name: str, body: JsonBody, ctx: Ctx) -> dict[str, Any]:
-    dctx = deploy_context(ctx)
-    body = requests.check_keys(body, ("keyType", "keyValue"), "regenerateKeys")
+def regenerate_keys(
+    ws: WorkspaceName, name: str, request: RegenerateKeys, ctx: Ctx
+) -> dict[str, Any]:
+    deploy = ctx.deploy
+    body = revision_plan.check_keys(request.given(), ("keyType", "keyValue"), "regenerateKeys")
     with ctx.store.write() as session:
-        service = records.get(session, ws, name, lock=True)
-        records.check_idle(session, service)
-        records.regenerate(service, dctx.box, body.get("keyType"), body.get("keyValue"))
-        settings = records.auth_settings(service, dctx.box)
+        service = service_store.get(session, ws, name, lock=True)
+        service_store.check_idle(session, service)
+        records.regenerate(service, deploy.box, body.get("keyType"), body.get("keyValue"))
+        settings = records.auth_settings(service, deploy.box)
     # The row is the truth; the auth file follows it at once so running replicas switch keys
     # without a restart (the reconciler rewrites it too after a crash between the two).
-    dctx.write_auth_file(ws, name, settings)
+    deploy.write_auth_file(ws, name, settings)
     with ctx.store.read() as session:
-        return records.keys(records.get(session, ws, name), dctx.box)
+        return records.keys(service_store.get(session, ws, name), deploy.box)
 
 
 @router.post("/workspaces/{ws}/services/{name}/token")
 def get_token(ws: WorkspaceName, name: str, ctx: Ctx) -> dict[str, Any]:
-    dctx = deploy_context(ctx)
+    deploy = ctx.deploy
     with ctx.store.read() as session:
-        service = records.get(session, ws, name)
-        settings = records.auth_settings(service, dctx.box)
+        service = service_store.get(session, ws, name)
+        settings = records.auth_settings(service, deploy.box)
     if settings.mode != "token" or not settings.token_secret:
         raise UserError(f"Service {name} does not use token auth (tokenAuthEnabled is false).")
     return auth.issue_token(name, settings.token_secret)
 
 
-def _registered(dctx: Any, ws: str) -> Any:
-    return functools.partial(dctx.registered_environment, workspace=ws)
+def _registered(deploy: Any, ws: str) -> Any:
+    return functools.partial(deploy.registered_environment, workspace=ws)
 
 
 def _model_refs(value: Any) -> list[str]:

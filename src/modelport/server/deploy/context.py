@@ -1,8 +1,10 @@
-"""Everything the deploy code shares inside one server process: paths, secrets, driver, reconciler."""
+"""Everything the deploy code shares inside one server process: paths, secrets, driver, wake.
+
+Built once, where the server is assembled (``server/app.py``), and handed to what needs it.
+"""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,39 +18,21 @@ from modelport.server.deploy.driver import DriverAdapter
 
 if TYPE_CHECKING:
     from modelport.server.context import ServerContext
-    from modelport.server.reconciler import Reconciler
     from modelport.server.store.services import Service
 
-# Where built environments are cached; shared between servers (and test runs) when set.
-ENV_CACHE_VARIABLE = "MODELPORT_ENV_CACHE"
 LOG_FILE = "deploy.log"
+
+
+def _nothing() -> None:
+    """The wake callback until the server's assembly connects the reconciler."""
 
 
 @dataclass(frozen=True)
 class DeploySettings:
-    """Timeouts of the rollout: ``HOME/deploy.json`` (camelCase keys), then env vars, then defaults."""
+    """Timeouts of the rollout (server settings ``startup_timeout``/``scheduling_timeout``)."""
 
     startup_timeout: float = 180.0  # a new revision must be ready within this (plus initial delay)
     scheduling_timeout: float = 300.0  # Unschedulable this long → Failed (the original: 5 min)
-
-    @classmethod
-    def load(cls, home: Path) -> DeploySettings:
-        import json
-
-        try:
-            data = json.loads((home / "deploy.json").read_text())
-        except (OSError, ValueError):
-            data = {}
-        return cls(
-            startup_timeout=float(
-                os.environ.get("MODELPORT_STARTUP_TIMEOUT")
-                or data.get("startupTimeoutSeconds", cls.startup_timeout)
-            ),
-            scheduling_timeout=float(
-                os.environ.get("MODELPORT_SCHEDULING_TIMEOUT")
-                or data.get("schedulingTimeoutSeconds", cls.scheduling_timeout)
-            ),
-        )
 
 
 @dataclass
@@ -59,12 +43,28 @@ class DeployContext:
     services_root: Path
     env_cache: Path
     settings: DeploySettings = field(default_factory=DeploySettings)
-    reconciler: Reconciler | None = None
+    # asks the reconciler for a pass now (set where the server is assembled: server/app.py)
+    wake: Callable[[], None] = _nothing
     # replica restarts seen when each service was last Healthy (crash-loop detection)
     restarts_when_healthy: dict[int, int] = field(default_factory=dict)
     # services whose auth files this process has rewritten from the row since it started
     auth_synced: set[int] = field(default_factory=set)
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(cls, server: ServerContext) -> DeployContext:
+        """The deploy parts of one server: secret box, target driver (started lazily), paths."""
+        home = Path(server.settings.home)
+        return cls(
+            server=server,
+            box=SecretBox.for_home(home),
+            driver=DriverAdapter(home / "replicas"),
+            services_root=home / "services",
+            env_cache=server.settings.env_cache_dir,
+            settings=DeploySettings(
+                server.settings.startup_timeout, server.settings.scheduling_timeout
+            ),
+        )
 
     # -- paths ---------------------------------------------------------------------------------
     def service_dir(self, workspace: str, name: str) -> Path:
@@ -124,53 +124,13 @@ class DeployContext:
         """Azure JSON of a curated or registered environment; NotFound otherwise."""
         from modelport.environments.curated import get_curated, is_curated
         from modelport.environments.spec import to_azure_json
+        from modelport.server.store import environments as env_store
 
         if is_curated(name):
             return to_azure_json(get_curated(name, None if version is None else str(version)))
-        lookup = _registered_lookup()
-        if lookup is None:
-            from modelport.errors import NotFound
-
-            raise NotFound(f"Environment {name!r} not found")
-        return dict(lookup(self.server, name, version, workspace=workspace))
-
-    def wake(self) -> None:
-        if self.reconciler is not None:
-            self.reconciler.wake()
-
-
-def _registered_lookup() -> Any:
-    """The environments module's lookup of registered environments, if that module is present."""
-    try:
-        from modelport.server.store import environments as env_store
-    except ImportError:
-        return None
-    return getattr(env_store, "azure_json_for", None)
-
-
-_CONTEXTS: dict[int, DeployContext] = {}
-_LOCK = threading.Lock()
+        return dict(env_store.azure_json_for(self.server, name, version, workspace=workspace))
 
 
 def deploy_context(server: ServerContext) -> DeployContext:
-    """The DeployContext of this server (created on first use)."""
-    with _LOCK:
-        dctx = _CONTEXTS.get(id(server))
-        if dctx is None:
-            home = Path(server.settings.home)
-            env_cache = Path(os.environ.get(ENV_CACHE_VARIABLE) or home / "environments")
-            dctx = DeployContext(
-                server=server,
-                box=SecretBox.for_home(home),
-                driver=DriverAdapter(home / "replicas"),
-                services_root=home / "services",
-                env_cache=env_cache,
-                settings=DeploySettings.load(home),
-            )
-            _CONTEXTS[id(server)] = dctx
-        return dctx
-
-
-def forget(server: ServerContext) -> None:
-    with _LOCK:
-        _CONTEXTS.pop(id(server), None)
+    """The DeployContext that ``server/app.py`` built for this server."""
+    return server.deploy

@@ -1,104 +1,38 @@
 """The services API's writes: each one a single transaction that records the desired state and an
-operation for the reconciler, after checking that no other operation runs on the service."""
+operation for the reconciler, after checking that no other operation runs on the service.
+
+The queries live in the store (``server/store/services.py``).
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelport.errors import Conflict, NotFound, UserError
+from modelport.errors import Conflict, UserError
 from modelport.server.deploy import auth, tls
 from modelport.server.deploy.crypto import SecretBox
-from modelport.server.deploy.requests import RevisionPlan, auth_mode, stored_config
+from modelport.server.deploy.revision_plan import RevisionPlan, auth_mode, stored_config
 from modelport.server.store.base import utcnow
 from modelport.server.store.services import (
     DELETE,
     DELETING,
-    RUNNING,
     SUCCEEDED,
     TRANSITIONING,
     Operation,
     Revision,
     RevisionModel,
     Service,
+    check_idle,
+    check_port_free,
+    find,
+    new_operation,
+    next_revision_number,
+    revision,
 )
 from modelport.specs import DeploymentConfig
-
-
-def find(session: Session, workspace: str, name: str, *, lock: bool = False) -> Service | None:
-    query = select(Service).where(Service.workspace == workspace, Service.name == name)
-    if lock:
-        query = query.with_for_update()
-    return session.scalar(query)
-
-
-def get(session: Session, workspace: str, name: str, *, lock: bool = False) -> Service:
-    service = find(session, workspace, name, lock=lock)
-    if service is None:
-        raise NotFound(f"No service with name {name} found in workspace {workspace}.")
-    return service
-
-
-def running_operation(session: Session, service: Service) -> Operation | None:
-    return session.scalar(
-        select(Operation).where(
-            Operation.workspace == service.workspace,
-            Operation.service_name == service.name,
-            Operation.state == RUNNING,
-        )
-    )
-
-
-def check_idle(session: Session, service: Service) -> None:
-    """409 while another operation runs on this service (reference spec 2.2)."""
-    op = running_operation(session, service)
-    if op is not None:
-        raise Conflict(
-            f"Conflict: operation {op.id} ({op.kind}) is in progress on service {service.name}; "
-            "wait for it to finish (GET operations/{id}) and retry."
-        )
-
-
-def check_port_free(session: Session, port: int | None, service: Service | None) -> None:
-    """409 when another modelport service holds ``port`` (any workspace): refused up front,
-    naming the service, instead of a PortInUse failure naming a pid after the deploy started."""
-    if port is None:
-        return
-    query = select(Service.workspace, Service.name).where(Service.port == port)
-    if service is not None:
-        query = query.where(Service.id != service.id)
-    holder = session.execute(query).first()
-    if holder is not None:
-        raise Conflict(
-            f"port {port} is already used by service {holder.name} in workspace "
-            f"{holder.workspace}; choose another port, or leave port unset to get a free one"
-        )
-
-
-def revision(session: Session, service: Service, number: int | None) -> Revision | None:
-    if number is None:
-        return None
-    return session.scalar(
-        select(Revision).where(Revision.service_id == service.id, Revision.number == number)
-    )
-
-
-def _new_operation(service: Service, kind: str, target: int | None) -> Operation:
-    op = Operation(
-        id=str(uuid.uuid4()),
-        workspace=service.workspace,
-        service_name=service.name,
-        kind=kind,
-        state=RUNNING,
-        target_revision=target,
-        start_time=utcnow(),
-    )
-    service.operation_id = op.id
-    return op
 
 
 def _add_revision(
@@ -214,7 +148,7 @@ def create(
                 f"Service {name} is a {service.compute_type} service; overwrite cannot change "
                 f"computeType to {config.compute_type}. Delete it first."
             )
-        number = _next_number(session, service)
+        number = next_revision_number(session, service)
         service.desired_revision = number
         service.tags, service.properties, service.description = tags, properties, description
         # the new operation's state, not the replaced deployment's (Failed, Healthy)
@@ -225,15 +159,10 @@ def create(
     service.updated_time = now
     apply_auth(service, config, box)
     _add_revision(session, service, number, plan, config, material)
-    op = _new_operation(service, "Deploy", number)
+    op = new_operation(service, "Deploy", number)
     session.add(op)
     session.flush()
     return service, op
-
-
-def _next_number(session: Session, service: Service) -> int:
-    numbers = session.scalars(select(Revision.number).where(Revision.service_id == service.id))
-    return int(max([0, *numbers])) + 1
 
 
 def update(
@@ -262,13 +191,13 @@ def update(
         service.description = description
     service.updated_time = now
     if plan is None:
-        op = _new_operation(service, kind, None)
+        op = new_operation(service, kind, None)
         op.state, op.end_time = SUCCEEDED, now
         session.add(op)
         return op
     check_port_free(session, port, service)
     material = _tls(session, service, config, box)
-    number = _next_number(session, service)
+    number = next_revision_number(session, service)
     service.desired_revision = number
     service.deployment_config = _stored(config, material)
     if port is not None:
@@ -276,7 +205,7 @@ def update(
     apply_auth(service, config, box)
     _add_revision(session, service, number, plan, config, material)
     service.state, service.state_since = TRANSITIONING, now
-    op = _new_operation(service, kind, number)
+    op = new_operation(service, kind, number)
     session.add(op)
     session.flush()
     return op
@@ -285,7 +214,7 @@ def update(
 def delete(session: Session, service: Service) -> Operation:
     check_idle(session, service)
     service.state, service.state_since = DELETING, utcnow()
-    op = _new_operation(service, DELETE, None)
+    op = new_operation(service, DELETE, None)
     session.add(op)
     session.flush()
     return op
@@ -322,45 +251,3 @@ def auth_settings(service: Service, box: SecretBox) -> auth.AuthSettings:
         secondary_key=plain(service.secondary_key_enc),
         token_secret=plain(service.token_secret_enc),
     )
-
-
-def model_users(session: Session, workspace: str, name: str, version: int) -> list[str]:
-    """Names of services whose desired or serving revision uses this model."""
-    rows = session.execute(
-        select(Service.name, Service.desired_revision, Service.current_revision, Revision.number)
-        .join(Revision, Revision.service_id == Service.id)
-        .join(RevisionModel, RevisionModel.revision_id == Revision.id)
-        .where(
-            RevisionModel.workspace == workspace,
-            RevisionModel.name == name,
-            RevisionModel.version == version,
-        )
-    )
-    return sorted({r.name for r in rows if r.number in (r.desired_revision, r.current_revision)})
-
-
-def sync_usages(session: Session, service: Service) -> None:
-    """Record in the registry which models this service's desired and serving revisions use."""
-    from modelport.server.store import models as model_store
-    from modelport.server.store import usages, workspaces
-
-    ws = workspaces.get(session, service.workspace)
-    usages.drop(session, "service", service.name, ws.id)
-    numbers = {n for n in (service.desired_revision, service.current_revision) if n is not None}
-    refs = set()
-    for number in numbers:
-        rev = revision(session, service, number)
-        if rev is not None:
-            refs.update(rev.models)
-    for ref in sorted(refs):
-        name, _, version = ref.rpartition(":")
-        usages.add(
-            session, model_store.get(session, ws.id, name, int(version)), "service", service.name
-        )
-
-
-def forget_usages(session: Session, workspace: str, name: str) -> None:
-    from modelport.server.store import usages, workspaces
-
-    ws = workspaces.get(session, workspace)
-    usages.drop(session, "service", name, ws.id)

@@ -1,4 +1,5 @@
-"""Tables of deployments: services, their revisions and the operations that change them.
+"""Deployments in the store: services, their revisions and the operations that change them, and
+the queries on them (the deploy code and the API read and write through these).
 
 The services row holds the desired state (``desired_revision``) and the observed one (``state``,
 ``current_revision``); only the reconciler writes the observed columns. Service secrets (keys,
@@ -7,13 +8,29 @@ token signing secret) are stored encrypted with the server's ``secret.key`` (dep
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from modelport.errors import Conflict, NotFound
+from modelport.server import guards
+from modelport.server.store import models as model_store
+from modelport.server.store import usages, workspaces
 from modelport.server.store.base import Base, Json, UTCDateTime, utcnow
+from modelport.server.store.workspaces import Workspace
 
 # service states (reference spec 2.2) and operation states/kinds (docs/deploy.md)
 TRANSITIONING, HEALTHY, UNHEALTHY = "Transitioning", "Healthy", "Unhealthy"
@@ -127,36 +144,182 @@ class Operation(Base):
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-def _register_guards() -> None:
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
+# -- queries -----------------------------------------------------------------------------------
 
-    from modelport.server import guards
 
-    @guards.delete_guard("workspace")
-    def _workspace_has_services(session: Session, ws: Any) -> str | None:
-        count = session.scalar(
-            select(func.count()).select_from(Service).where(Service.workspace == ws.name)
+def find(session: Session, workspace: str, name: str, *, lock: bool = False) -> Service | None:
+    query = select(Service).where(Service.workspace == workspace, Service.name == name)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def get(session: Session, workspace: str, name: str, *, lock: bool = False) -> Service:
+    service = find(session, workspace, name, lock=lock)
+    if service is None:
+        raise NotFound(f"No service with name {name} found in workspace {workspace}.")
+    return service
+
+
+def revision(session: Session, service: Service, number: int | None) -> Revision | None:
+    if number is None:
+        return None
+    return session.scalar(
+        select(Revision).where(Revision.service_id == service.id, Revision.number == number)
+    )
+
+
+def next_revision_number(session: Session, service: Service) -> int:
+    numbers = session.scalars(select(Revision.number).where(Revision.service_id == service.id))
+    return int(max([0, *numbers])) + 1
+
+
+def running_operation(session: Session, service: Service) -> Operation | None:
+    return session.scalar(
+        select(Operation).where(
+            Operation.workspace == service.workspace,
+            Operation.service_name == service.name,
+            Operation.state == RUNNING,
         )
-        if count:
-            return f"workspace {ws.name!r} still holds {count} service(s); delete them first"
-        return None
+    )
 
-    @guards.delete_guard("model")
-    def _model_used_by_services(session: Session, model: Any) -> str | None:
-        from modelport.server.deploy.records import model_users
-        from modelport.server.store.workspaces import Workspace
 
-        ws = session.get(Workspace, model.workspace_id)
-        users = model_users(session, ws.name, model.name, model.version) if ws else []
-        if users:
-            # the original's words (Model.delete → HTTP 412), plus which services use it
-            shown = ", ".join(repr(u) for u in users[:5])
-            return (
-                "The model cannot be deleted because it is currently being used in one or more "
-                f"images or services: service {shown}. Delete or update them first."
+def check_idle(session: Session, service: Service) -> None:
+    """409 while another operation runs on this service (reference spec 2.2)."""
+    op = running_operation(session, service)
+    if op is not None:
+        raise Conflict(
+            f"Conflict: operation {op.id} ({op.kind}) is in progress on service {service.name}; "
+            "wait for it to finish (GET operations/{id}) and retry."
+        )
+
+
+def check_port_free(session: Session, port: int | None, service: Service | None) -> None:
+    """409 when another modelport service holds ``port`` (any workspace): refused up front,
+    naming the service, instead of a PortInUse failure naming a pid after the deploy started."""
+    if port is None:
+        return
+    query = select(Service.workspace, Service.name).where(Service.port == port)
+    if service is not None:
+        query = query.where(Service.id != service.id)
+    holder = session.execute(query).first()
+    if holder is not None:
+        raise Conflict(
+            f"port {port} is already used by service {holder.name} in workspace "
+            f"{holder.workspace}; choose another port, or leave port unset to get a free one"
+        )
+
+
+def new_operation(service: Service, kind: str, target: int | None) -> Operation:
+    op = Operation(
+        id=str(uuid.uuid4()),
+        workspace=service.workspace,
+        service_name=service.name,
+        kind=kind,
+        state=RUNNING,
+        target_revision=target,
+        start_time=utcnow(),
+    )
+    service.operation_id = op.id
+    return op
+
+
+def operation(session: Session, workspace: str, op_id: str) -> Operation:
+    op = session.get(Operation, op_id)
+    if op is None or op.workspace != workspace:
+        raise NotFound(f"operation {op_id} not found in workspace {workspace}")
+    return op
+
+
+def operations(session: Session, workspace: str, name: str) -> list[Operation]:
+    return list(
+        session.scalars(
+            select(Operation)
+            .where(Operation.workspace == workspace, Operation.service_name == name)
+            .order_by(Operation.start_time.desc())
+            .limit(100)
+        )
+    )
+
+
+Labels = list[tuple[str, str | None]]
+
+
+def page(
+    session: Session,
+    workspace: str,
+    after: str | None,
+    limit: int,
+    *,
+    compute_type: str | None,
+    model_name: str | None,
+    model_id: str | None,
+    tags: Labels,
+    properties: Labels,
+) -> list[Service]:
+    query = select(Service).where(Service.workspace == workspace).order_by(Service.name)
+    if after is not None:
+        query = query.where(Service.name > after)
+    if compute_type:  # equality, case-insensitive: ``%`` and ``_`` are literals, not wildcards
+        query = query.where(func.lower(Service.compute_type) == compute_type.lower())
+    if model_name or model_id:
+        name, version = model_name, None
+        if model_id:
+            name, _, v = model_id.rpartition(":")
+            version = int(v) if v.isdigit() else -1
+        used = (
+            select(Revision.service_id)
+            .join(RevisionModel, RevisionModel.revision_id == Revision.id)
+            .join(Service, Service.id == Revision.service_id)
+            .where(
+                RevisionModel.name == name,
+                and_(Revision.number == Service.desired_revision)
+                | (Revision.number == Service.current_revision),
             )
-        return None
+        )
+        if version is not None:
+            used = used.where(RevisionModel.version == version)
+        query = query.where(Service.id.in_(used))
+    rows = list(session.scalars(query))
+    # Label filters in Python: a workspace holds few services, and JSON operators differ by backend.
+    rows = [s for s in rows if _match(s.tags, tags) and _match(s.properties, properties)]
+    return rows[:limit]
 
 
-_register_guards()
+def _match(labels: dict[str, str] | None, wanted: Labels) -> bool:
+    labels = labels or {}
+    return all(k in labels and (v is None or labels[k] == v) for k, v in wanted)
+
+
+def sync_usages(session: Session, service: Service) -> None:
+    """Record in the registry which models this service's desired and serving revisions use (the
+    model delete guard: store/usages.py)."""
+    ws = workspaces.get(session, service.workspace)
+    usages.drop(session, "service", service.name, ws.id)
+    numbers = {n for n in (service.desired_revision, service.current_revision) if n is not None}
+    refs = set()
+    for number in numbers:
+        rev = revision(session, service, number)
+        if rev is not None:
+            refs.update(rev.models)
+    for ref in sorted(refs):
+        name, _, version = ref.rpartition(":")
+        usages.add(
+            session, model_store.get(session, ws.id, name, int(version)), "service", service.name
+        )
+
+
+def forget_usages(session: Session, workspace: str, name: str) -> None:
+    ws = workspaces.get(session, workspace)
+    usages.drop(session, "service", name, ws.id)
+
+
+@guards.delete_guard("workspace")
+def _workspace_has_services(session: Session, ws: Workspace) -> str | None:
+    """Services (with or without models) keep their workspace."""
+    count = session.scalar(
+        select(func.count()).select_from(Service).where(Service.workspace == ws.name)
+    )
+    if count:
+        return f"workspace {ws.name!r} still holds {count} service(s); delete them first"
+    return None

@@ -67,9 +67,11 @@ def _consumers(session: Session, *where: Any) -> list[str]:
 def _model_in_use(session: Session, model: ModelVersion) -> str | None:
     users = _consumers(session, ModelUsage.model_id == model.id)
     if users:
+        # the original's words (Model.delete → HTTP 412), plus which consumers use it
         return (
-            f"model {model.model_id} cannot be deleted because it is used by "
-            f"{', '.join(users)}; delete or update them first"
+            "The model cannot be deleted because it is currently being used in one or more "
+            f"images or services: {', '.join(users)}. Delete or update them first "
+            f"(model {model.model_id})."
         )
     return None
 

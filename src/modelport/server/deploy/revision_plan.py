@@ -187,7 +187,7 @@ def plan_change(
     base: Any,
     body: dict[str, Any],
     kind: str,
-    dctx: Any,
+    deploy: Any,
     check_blobs: Any,
 ) -> Change:
     """The next revision for an Update (changed parts over the desired revision) or a Reload."""
@@ -195,7 +195,7 @@ def plan_change(
 
     from modelport.server.deploy.models import resolve
 
-    registered = functools.partial(dctx.registered_environment, workspace=service.workspace)
+    registered = functools.partial(deploy.registered_environment, workspace=service.workspace)
 
     current = parse_deployment_config(base.deployment_config, "stored deploymentConfig")
     config = current
