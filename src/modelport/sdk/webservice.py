@@ -246,6 +246,12 @@ class Webservice(ServiceAuth):
         answer = self._client.get(f"{self._path}/logs", {"numLines": int(num_lines)})
         return str(answer.get("content", ""))
 
+    def get_telemetry(self, **filters: Any) -> builtins.list[dict[str, Any]]:
+        """Requests, traces and exceptions the replicas reported (see sdk/observe.py)."""
+        from modelport.sdk.observe import get_telemetry
+
+        return get_telemetry(self, **filters)
+
     # -- scoring -----------------------------------------------------------------------------
 
     def run(self, input_data: Any) -> Any:

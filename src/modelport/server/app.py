@@ -19,6 +19,7 @@ from modelport.server.api import PREFIX, ROUTERS
 from modelport.server.api.deps import require_token
 from modelport.server.context import ServerContext
 from modelport.server.deploy.context import DeployContext
+from modelport.server.observe import runtime as observe_runtime
 from modelport.server.reconciler import Reconciler
 
 
@@ -59,4 +60,5 @@ def create_app(ctx: ServerContext) -> FastAPI:
         return JSONResponse(app.openapi())
 
     studio.install(app)  # the web studio at / (pages call the API above in-process)
+    observe_runtime.install(app, ctx)  # telemetry retention sweep, OTLP export
     return app

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from modelport.serving import inputs, request_ids
+from modelport.serving import telemetry as telemetry_mod
 from modelport.serving.admission import Admission, Overloaded
 from modelport.serving.batching import Batcher, BatchError
 from modelport.serving.entry_script import EntryScript
@@ -92,6 +93,8 @@ class App:
         origins = [o.strip() for o in (settings.cors_origins or "").split(",") if o.strip()]
         self.cors_any = "*" in origins
         self.cors_origins = {o.encode() for o in origins}
+        tel = telemetry_mod.current() if role == "main" else None
+        self.telemetry = tel if tel is not None and tel.requests else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -238,6 +241,8 @@ class App:
             m.in_flight -= 1
             elapsed = time.perf_counter() - t0
             m.request_done("score", status, elapsed)
+            if self.telemetry is not None:  # a list append; reported off the request path
+                self.telemetry.request(scope, status, rid, elapsed)
             if access_enabled():
                 log_access(method=scope["method"], path=scope["path"], status=status, request_id=rid,
                            duration_ms=round(elapsed * 1000, 3), run_ms=round(exec_s * 1000, 3),
@@ -348,8 +353,10 @@ class App:
         except BatchError as exc:
             log.error("%s,%s", rid, exc)
             return await self._fail(send, 500, out, str(exc)), rid, 0.0
-        except Exception:
+        except Exception as exc:
             log.exception("%s,run() raised an exception", rid)
+            if self.telemetry is not None:
+                self.telemetry.exception(rid, exc)
             return (
                 await self._fail(
                     send,
@@ -374,6 +381,8 @@ class App:
             return await self._fail(send, 500, out, GENERIC_RUN_ERROR), rid, exec_s
                 stream = response_stream(result)
         out += _run_headers(exec_s, failed)
+        if self.telemetry is not None and self.telemetry.log_body:
+            self.telemetry.body(rid, payload)
         await self._send(send, status, out, payload)
         return status, rid, exec_s
 

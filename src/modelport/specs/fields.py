@@ -164,10 +164,12 @@ FIELDS: tuple[Field, ...] = (
     # Azure-only placement, monitoring and networking
     Field("location", "location", str, _d(aci=None), "Azure region.", _IGN),
     Field("dns_name_label", "dnsNameLabel", str, _d(aci=None), "DNS label of the endpoint.", _IGN),
-    Field("enable_app_insights", "appInsightsEnabled", bool, _d(aci=False, aks=False),
-          "Application Insights telemetry (modelport serves GET /metrics instead).", _IGN),
-    Field("collect_model_data", "dataCollection.storageEnabled", bool, _d(aci=False, aks=False),
-          "Model data collection to blob storage.", _IGN),
+    Field("enable_app_insights", "appInsightsEnabled", bool, _d(False, False, False),
+          "Request telemetry (requests, traces, exceptions) reported to the workspace server, "
+          "as Application Insights did; see docs/observe.md."),
+    Field("collect_model_data", "dataCollection.storageEnabled", bool, _d(False, False, False),
+          "ModelDataCollector rows stored under modeldata/ in the artifact store; see "
+          "docs/observe.md."),
     Field("cmk_vault_base_url", "vaultBaseUrl", str, _d(aci=None), "Customer-managed key vault URL.",
           Support.REFUSED, refused_reason=_CMK_REFUSED),
     Field("cmk_key_name", "keyName", str, _d(aci=None), "Customer-managed key name.",

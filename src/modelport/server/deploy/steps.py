@@ -28,6 +28,7 @@ from modelport.server.deploy.context import DeployContext
 from modelport.server.deploy.driver import Observation, ReplicaPlan
 from modelport.server.deploy.models import ModelInfo
 from modelport.server.deploy.revision_plan import CURATED_FOR
+from modelport.server.observe.ingest import replica_env
 from modelport.server.store import environments as env_store
 from modelport.server.store.services import REV_PENDING, REV_PREPARED, Revision, Service
 
@@ -189,6 +190,10 @@ def plan_replicas(
         "AZUREML_MODEL_DIR": model_dir,
         "MODELPORT_MODEL_DIR": model_dir,
         "AZUREML_ENTRY_SCRIPT": app.entry_script,
+        # appInsightsEnabled / dataCollection: the v1 switches and where replicas report to
+        **replica_env(
+            deploy.server, ws, name, dict(rev.deployment_config or {}), [m.id for m in models]
+        ),
     }
     return ReplicaPlan(
         workspace=ws,
