@@ -21,12 +21,12 @@ from modelport.serving.responses import (
     dumps,
     error_body,
     is_response_object,
-    unpack_response,
     response_stream,
+    unpack_response,
 )
 from modelport.serving.runner import Runner, ScoringTimeout
-from modelport.serving.swagger import SwaggerDocs, SwaggerError
 from modelport.serving.streaming import send_stream
+from modelport.serving.swagger import SwaggerDocs, SwaggerError
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -38,7 +38,6 @@ JSON = (b"content-type", b"application/json")
 TEXT = (b"content-type", b"text/plain; charset=utf-8")
 CLOSE = (b"connection", b"close")
 SCORE_METHODS = ("GET", "POST", "OPTIONS")
-
 # the original's texts for these (Werkzeug's NotFound and MethodNotAllowed descriptions)
 NOT_FOUND = (
     "The requested URL was not found on the server. If you entered the URL manually please check "
@@ -47,6 +46,7 @@ NOT_FOUND = (
 NOT_ALLOWED = "The method is not allowed for the requested URL."
 ALLOW_GET = (b"allow", b"GET, HEAD, OPTIONS")
 ALLOW_SCORE = (b"allow", b"GET, OPTIONS, POST")
+
 
 class BodyTooLarge(Exception):
     pass
@@ -368,18 +368,24 @@ class App:
                 rid,
                 0.0,
             )
+        stream = None
         try:
             if is_response_object(result):
                 status, headers, payload, failed = unpack_response(result)
+                stream = response_stream(result)
                 out += headers
             else:
                 status, payload, failed = 200, dumps(result), False
                 out.append(JSON)
-        stream = None
         except Exception:
             log.exception("%s,the value run() returned could not be sent as JSON", rid)
             return await self._fail(send, 500, out, GENERIC_RUN_ERROR), rid, exec_s
-                stream = response_stream(result)
+        if stream is not None:  # a generator message: chunks go out as run() produces them
+            out += _run_headers(exec_s, failed)
+            if self.state.draining:
+                out.append(CLOSE)
+            await send_stream(send, status, out, stream, rid)
+            return status, rid, exec_s
         out += _run_headers(exec_s, failed)
         if self.telemetry is not None and self.telemetry.log_body:
             self.telemetry.body(rid, payload)
@@ -389,12 +395,6 @@ class App:
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for k, v in scope["headers"]:
-        if stream is not None:  # a generator message: chunks go out as run() produces them
-            out += _run_headers(exec_s, failed)
-            if self.state.draining:
-                out.append(CLOSE)
-            await send_stream(send, status, out, stream, rid)
-            return status, rid, exec_s
         if k == name:
             return v  # type: ignore[no-any-return]
     return None
