@@ -153,7 +153,9 @@ def test_sigterm_under_load_drops_no_request(tmp_path: Path) -> None:
     """Two replicas share a port; the old one gets SIGTERM mid-load; every request still succeeds."""
     write_script(tmp_path, QUICK)
     port = free_port()
-    env = {"MODELPORT_MAX_CONCURRENT_REQUESTS": "4", "MODELPORT_DRAIN_GRACE": "1"}
+    # replicas of one service share the port on purpose (--share-port, as the local driver passes)
+    env = {"MODELPORT_MAX_CONCURRENT_REQUESTS": "4", "MODELPORT_DRAIN_GRACE": "1",
+           "MODELPORT_SHARE_PORT": "1"}  # fmt: skip
     old = launch(tmp_path, "--entry-script", "score.py", env=env, port=port)
     old.wait_ready()
     health = free_port()

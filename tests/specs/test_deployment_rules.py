@@ -97,12 +97,24 @@ def test_typo_is_an_error_naming_the_key_and_the_closest_valid_one() -> None:
     assert "did you mean" not in _error({"computeType": "local", "zzzzzz": 1})
 
 
-def test_key_of_another_compute_type_says_which_types_take_it() -> None:
-    assert _error({"computeType": "local", "autoScaler": {"minReplicas": 1}}).endswith(
-        "key 'autoScaler' is not accepted for computeType 'local' (it applies to AKS)"
+def test_v1_key_of_another_compute_type_is_a_warning_saying_which_types_take_it() -> None:
+    # v1's CLI read each compute type's keys and passed over the rest: such files deployed there
+    config = parse_deployment_config({"computeType": "local", "autoScaler": {"minReplicas": 1}})
+    assert config.warnings == (
+        "autoScaler is accepted but ignored: v1 reads it only for AKS deployments, "
+        "not computeType 'local'",
     )
-    assert "(it applies to ACI)" in _error({"computeType": "local", "location": "eastus"})
-    assert "(it applies to local, ACI)" in _error({"computeType": "aks", "port": 80})
+    warned = parse_deployment_config({"computeType": "local", "location": "eastus"}).warnings
+    assert "only for ACI deployments" in warned[0]
+    warned = parse_deployment_config({"computeType": "AKS", "port": 80, "numReplicas": 1}).warnings
+    assert "only for local, ACI deployments" in warned[0]
+    endpoint = {
+        "computeType": "AKS",
+        "numReplicas": 1,
+        "versionName": "v2",
+        "trafficPercentile": 20,
+    }
+    assert len(parse_deployment_config(endpoint).warnings) == 2
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -155,11 +155,12 @@ def test_legacy_keys_without_environment(project: Path) -> None:
     assert spec.warnings == (
         "runtime is deprecated (use an environment)",
         "condaFile is deprecated (use an environment)",
-        "extraDockerfileSteps is accepted but ignored: modelport builds no Docker image",
-        "enableGpu is accepted but ignored: modelport builds no Docker image",
-        "cudaVersion is accepted but ignored: modelport builds no Docker image",
-        "baseImage is accepted but ignored: modelport builds no Docker image",
-        "baseImageRegistry is accepted but ignored: modelport builds no Docker image",
+        "extraDockerfileSteps is accepted but ignored: it only shaped v1's Docker image",
+        "enableGpu is accepted but ignored: it only shaped v1's Docker image",
+        "cudaVersion is accepted but ignored: it only shaped v1's Docker image",
+        "baseImage is used as the base of `modelport model package` images; deployments on "
+        "this machine do not use it",
+        "baseImageRegistry is accepted but ignored: it only shaped v1's Docker image",
     )
     assert "runtime 'spark-py' is not supported" in _error(project, {**data, "runtime": "spark-py"})
     assert "runtime must be 'python' or 'spark-py' (got 'java')" in _error(
@@ -184,7 +185,7 @@ def test_sdk_inference_config_validates_like_the_file(
         InferenceConfig("nope.py", source_directory="source_dir")
     with pytest.raises(ConfigError, match="environment cannot be combined with conda_file"):
         InferenceConfig("score.py", "source_dir", environment=object(), conda_file="env.yml")
-    with pytest.warns(ConfigWarning, match="base_image is accepted but ignored"):
+    with pytest.warns(ConfigWarning, match="base_image is used as the base of"):
         InferenceConfig("score.py", "source_dir", base_image="img")
     # the object keeps its base dir: later chdir does not break it
     monkeypatch.chdir(project.parent)

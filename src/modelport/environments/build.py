@@ -25,7 +25,7 @@ from filelock import FileLock
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from modelport.environments import runtime
+from modelport.environments import pins, runtime
 from modelport.environments.conda import to_pypi_each
 from modelport.environments.interpreters import Interpreter, select
 from modelport.environments.lock import (
@@ -76,7 +76,8 @@ def ensure_built(
     interp = select(spec.python_version, log)
     reqs = split_requirements(spec.requirements(), log)
     fp = runtime.fingerprint()
-    lock = _lock_for(reqs, interp, fp, cache_root, log, lock, allow_source_builds)
+    relax = pins.relax_requested(spec.environment_variables)
+    lock = _lock_for(reqs, interp, fp, cache_root, log, lock, allow_source_builds, relax)
     key = environment_key(lock, interp, fp)
     env_dir = cache_root / "envs" / key
     python = env_dir / "bin" / "python"
@@ -128,6 +129,7 @@ def _lock_for(
     log: Callable[[str], None],
     given: str | None,
     allow_source_builds: bool,
+    relax_pins: bool = False,
 ) -> str:
     if given is not None and _covers_runtime(given, reqs.runtime):
         log("Using the stored lock.")
@@ -140,13 +142,14 @@ def _lock_for(
             "python": interp.version_str,
             "fp": fp,
             "sdist": allow_source_builds,
+            **({"relax": True} if relax_pins else {}),
         },
         sort_keys=True,
     )
     memo = cache_root / "resolved" / (hashlib.sha256(ident.encode()).hexdigest() + ".txt")
     if memo.is_file():
         return memo.read_text(encoding="utf-8")
-    lock = compile_lock(reqs, interp, log, allow_source_builds)
+    lock = compile_lock(reqs, interp, log, allow_source_builds, relax_pins)
     memo.parent.mkdir(parents=True, exist_ok=True)
     tmp = memo.with_name(f"{memo.name}.{os.getpid()}.{os.urandom(4).hex()}")
     tmp.write_text(lock, encoding="utf-8")

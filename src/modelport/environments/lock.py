@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from modelport.environments import pins
 from modelport.environments.interpreters import Interpreter
 from modelport.environments.runtime import serving_requirements
 from modelport.environments.uvtool import run_uv
@@ -65,8 +66,13 @@ def compile_lock(
     interp: Interpreter,
     log: Callable[[str], None],
     allow_source_builds: bool = False,
+    relax_pins: bool = False,
 ) -> str:
-    """Resolve with uv for ``interp``; returns the lock text or raises EnvironmentBuildError."""
+    """Resolve with uv for ``interp``; returns the lock text or raises EnvironmentBuildError.
+
+    On failure every pin that cannot install here is named at once with its nearest installable
+    version (:mod:`modelport.environments.pins`); ``relax_pins`` uses those versions instead.
+    """
     log(
         f"Resolving {len(reqs.user)} package(s) plus the serving runtime for Python {interp.version_str}"
     )
@@ -79,6 +85,12 @@ def compile_lock(
         args += _emit_flags(reqs.user)
         result = run_uv(args, log, cwd=Path(tmp), log_stdout=False)
     if result.returncode != 0:
+        problems = [] if allow_source_builds else pins.unsatisfiable(reqs.user, interp, log)
+        if problems and relax_pins and all(p.nearest for p in problems):
+            user = tuple(pins.relax(reqs.user, problems, log))
+            return compile_lock(replace(reqs, user=user), interp, log, allow_source_builds)
+        if problems:
+            raise EnvironmentBuildError(pins.message(problems, interp))
         raise EnvironmentBuildError(explain_failure(result.stderr, reqs, interp))
     return result.stdout
 

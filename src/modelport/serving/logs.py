@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import builtins
 import contextvars
 import io
+import json
 import logging
+import logging.config
+import os
 import sys
 import threading
 import time
 from typing import Any, TextIO
 
 import orjson
+
+from modelport.compat.log_config import AMLLogFormatter
+
+_builtin_print = builtins.print
 
 INIT_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
 # The request id of the code running now: set around init() and every run() call.
@@ -67,8 +75,73 @@ class _JsonAccessFormatter(logging.Formatter):
         return orjson.dumps(data).decode()
 
 
-def setup(level: str, access_log: str) -> None:
+class _AzmlinfsrvFormatter(AMLLogFormatter):
+    """The original's layout; modelport's logger names read as the original's (``azmlinfsrv``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name.startswith("modelport.serving"):
+            record.name = "azmlinfsrv"
+        access_fields = getattr(record, "access", None)
+        if access_fields is not None:  # the original's request line (it has no length here)
+            f = access_fields
+            record.msg = f"{f['method']} {f['path']} {f['status']} {f['duration_ms']:.3f}ms N/A"
+            record.args = ()
+        return super().format(record)
+
+
+def _print_to_logger(*objects: Any, sep: str | None = " ", end: str | None = "\n",
+                     file: Any = None, flush: bool = False) -> None:  # fmt: skip
+    """azmlinfsrv's print hook: print() to stdout becomes an ``azmlinfsrv.print`` log line."""
+    target = file or sys.stdout
+    if target is sys.stdout:
+        logging.getLogger("azmlinfsrv.print").info((sep or " ").join(map(str, objects)))
+    else:
+        _builtin_print(*objects, sep=sep, end=end, file=target, flush=flush)
+
+
+def _setup_azmlinfsrv(level: str) -> None:
+    """--log-format azmlinfsrv: every line in the original's layout on stdout, as it writes them."""
+    handler = logging.StreamHandler(sys.__stdout__)
+    handler.setFormatter(_AzmlinfsrvFormatter())
+    for logger in (log, access, logging.getLogger("azmlinfsrv")):
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+    log.setLevel(level.upper())
+    access.setLevel(logging.INFO)
+    logging.getLogger("azmlinfsrv").setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    builtins.print = _print_to_logger
+
+
+def load_logging_json(app_root: str | None, entry_script: str | None) -> str | None:
+    """A ``logging.json`` in the app root, else beside the entry script, configures logging (the
+    original's rule; its formatter and filter names resolve to modelport's)."""
+    roots = [app_root or os.getcwd()]
+    if entry_script:
+        roots.append(os.path.dirname(os.path.abspath(entry_script)))
+    for root in roots:
+        path = os.path.join(root, "logging.json")
+        if not os.path.isfile(path):
+            continue
+        from modelport import compat
+
+        compat.install(front=os.environ.get("MODELPORT_COMPAT_SHIMS") == "force")
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+        logging.config.dictConfig(config)
+        log.disabled = access.disabled = False  # dictConfig disables loggers it does not name
+        log.info("Loaded logging config from %s", path)
+        return path
+    return None
+
+
+def setup(level: str, access_log: str, log_format: str = "modelport") -> None:
     """Server log to the real stderr; run()'s print/logging get request-id prefixes."""
+    if log_format == "azmlinfsrv" and access_log == "off":
+        _setup_azmlinfsrv(level)
+        return
     real_stderr = sys.stderr
     handler = logging.StreamHandler(real_stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

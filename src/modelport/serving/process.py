@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import socket
 import ssl
@@ -13,16 +15,18 @@ from typing import Any
 from modelport.serving.logs import log
 
 EXIT_OK, EXIT_USAGE, EXIT_INIT, EXIT_CONFIG, EXIT_LISTEN = 0, 2, 3, 4, 5
+CHILD_ENV = "MODELPORT_SERVING_CHILD"  # set in --workers children: the parent printed the banner
 
 
 class ConfigError(Exception):
     """A TLS or auth file problem: one line, exit code 4."""
 
 
-def bind(host: str, port: int, reuse_port: bool = True, listen: bool = True) -> socket.socket:
-    """A TCP socket bound (and listening unless told otherwise); SO_REUSEPORT lets independent
-    replica processes share the port. A bound socket that does not listen yet gets no connections,
-    so a replica that is still in init() takes no share of the port's traffic."""
+def bind(host: str, port: int, reuse_port: bool = False, listen: bool = True) -> socket.socket:
+    """A TCP socket bound (and listening unless told otherwise). ``reuse_port`` (SO_REUSEPORT)
+    lets processes that all ask for it share the port; without it a port in use is EADDRINUSE, so
+    a second server never silently takes half of the first one's traffic. A bound socket that does
+    not listen yet gets no connections, so a replica still in init() takes no share."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -39,8 +43,17 @@ def bind(host: str, port: int, reuse_port: bool = True, listen: bool = True) -> 
     return sock
 
 
-def port_has_listener(port: int) -> bool:
-    """True when some socket already listens on this TCP port (Linux /proc; False elsewhere)."""
+def port_in_use(host: str, port: int) -> bool:
+    """True when binding the port without SO_REUSEPORT fails (another socket holds it)."""
+    try:
+        bind(host, port, listen=False).close()
+    except OSError as exc:
+        return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def _listener_inodes(port: int) -> set[str]:
+    inodes: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
@@ -48,10 +61,36 @@ def port_has_listener(port: int) -> bool:
                 for line in f:
                     fields = line.split()
                     if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                        return True
+                        inodes.add(fields[9])
         except (OSError, StopIteration, IndexError, ValueError):
             continue
-    return False
+    return inodes
+
+
+def port_owner(port: int) -> str | None:
+    """``pid N (command line)`` of a process listening on the port, where /proc shows it."""
+    inodes = {f"socket:[{i}]" for i in _listener_inodes(port)}
+    if not inodes:
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            links = {os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)}
+        except OSError:
+            continue
+        if links & inodes:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                cmd = "?"
+            return f"pid {pid} ({cmd[:200]})"
+    return None
+
+
+def port_has_listener(port: int) -> bool:
+    """True when some socket already listens on this TCP port (Linux /proc; False elsewhere)."""
+    return bool(_listener_inodes(port))
 
 
 def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
@@ -75,7 +114,9 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
 def supervise(argv: list[str], settings: Any) -> int:
     """Start N single-worker processes on the same port; forward SIGTERM/SIGINT; restart crashed ones."""
     n = settings.workers
-    cmd = [sys.executable, "-m", "modelport.serving", *argv, "--workers", "1"]
+    # the workers of one server are the port sharing that needs no flag
+    cmd = [sys.executable, "-m", "modelport.serving", *argv, "--workers", "1", "--share-port"]
+    env = {**os.environ, CHILD_ENV: "1"}
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
@@ -88,7 +129,7 @@ def supervise(argv: list[str], settings: Any) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    children.extend(subprocess.Popen(cmd) for _ in range(n))
+    children.extend(subprocess.Popen(cmd, env=env) for _ in range(n))
     log.info("started %d worker processes: %s", n, [c.pid for c in children])
     rc = EXIT_OK
     while True:
@@ -106,7 +147,7 @@ def supervise(argv: list[str], settings: Any) -> int:
                 stop(signal.SIGTERM, None)
                 continue
             log.error("worker %d exited with code %d; starting a new one", c.pid, code)
-            children[i] = subprocess.Popen(cmd)
+            children[i] = subprocess.Popen(cmd, env=env)
             alive = True
         if not alive:
             return rc

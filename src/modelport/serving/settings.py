@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelport.serving import azmlinfsrv
+
 
 def _bool(value: str) -> bool:
     v = value.strip().lower()
@@ -37,13 +39,15 @@ class Setting:
     default: Any
     help: str
     metavar: str | None = None
+    aliases: tuple[str, ...] = ()  # other spellings of the flag (azmlinfsrv's underscores)
 
 
 # fmt: off
 SETTINGS: tuple[Setting, ...] = (
     Setting("entry_script", "--entry-script", ("MODELPORT_ENTRY_SCRIPT", "AZUREML_ENTRY_SCRIPT"), str, None,
             "Entry script defining init() and run(); relative paths are resolved against the source "
-            "directory, then the app root. Default: main.py in the source directory.", "PATH"),
+            "directory, then the app root. Default: main.py in the source directory.", "PATH",
+            ("--entry_script",)),
     Setting("source_dir", "--source-dir", ("MODELPORT_SOURCE_DIR", "AZUREML_SOURCE_DIRECTORY"), str, None,
             "Source directory of the entry script (put on sys.path). Default: the entry script's folder.",
             "DIR"),
@@ -52,24 +56,42 @@ SETTINGS: tuple[Setting, ...] = (
             "azureml-models/NAME/VERSION/ for Model.get_model_path. Default: the current directory.",
             "DIR"),
     Setting("model_dir", "--model-dir", ("MODELPORT_MODEL_DIR", "AZUREML_MODEL_DIR"), str, None,
-            "Model directory, exported to the entry script as AZUREML_MODEL_DIR.", "DIR"),
+            "Model directory, exported to the entry script as AZUREML_MODEL_DIR as given (a relative "
+            "path stays relative while the app root is the working directory).", "DIR", ("--model_dir",)),
     Setting("host", "--host", ("MODELPORT_HOST",), str, "127.0.0.1",
             "Interface to listen on (0.0.0.0 for every interface).", "ADDR"),
     Setting("port", "--port", ("MODELPORT_PORT", "SERVER_PORT"), int, 5001,
-            "Port to listen on. The socket always has SO_REUSEPORT, so several replicas may share it.",
-            "PORT"),
+            "Port to listen on. A port another process listens on is an error naming that process; "
+            "only the workers of one server, --share-port and the deployment drivers' replicas "
+            "(--health-port) share a port.", "PORT"),
+    Setting("share_port", "--share-port", ("MODELPORT_SHARE_PORT",), _bool, False,
+            "Join other servers started with --share-port on the same port (SO_REUSEPORT); the kernel "
+            "spreads connections over them.", None),
     Setting("health_port", "--health-port", ("MODELPORT_HEALTH_PORT",), int, None,
             "Private per-process port answering GET / (503 until init() finished) and /metrics. When "
             "set, the shared --port is only listened on after init() succeeded, so a starting replica "
-            "never receives scoring traffic (used by the deployment drivers for rolling updates).",
-            "PORT"),
+            "never receives scoring traffic (used by the deployment drivers for rolling updates). "
+            "With azmlinfsrv's SEPERATE_HEALTH_ENDPOINT=true: HEALTH_PORT, default 5000.",
+            "PORT", ("--health_port",)),
     Setting("workers", "--workers", ("MODELPORT_WORKERS", "WORKER_COUNT"), int, 1,
-            "Worker processes; each loads the entry script and runs init(); they share the port.", "N"),
+            "Worker processes; each loads the entry script and runs init(); they share the port.", "N",
+            ("--worker_count",)),
+    Setting("worker_timeout", None, ("WORKER_TIMEOUT",), int, None,
+            "azmlinfsrv's gunicorn worker timeout in seconds: when set, a run() longer than this answers "
+            "504 even if --scoring-timeout-ms is longer.", None),
     Setting("config_file", "--config-file", ("MODELPORT_CONFIG_FILE", "AZUREML_CONFIG_FILE"), str, None,
-            "JSON file whose keys are the environment variable names of this table.", "FILE"),
+            "JSON file whose keys are the environment variable names of this table. Without it, a "
+            "non-empty config.json in the app root or beside the entry script is read, as azmlinfsrv "
+            "does.", "FILE", ("--config_file",)),
     Setting("cors_origins", "--access-control-allow-origins", ("MODELPORT_CORS_ORIGINS", "AML_CORS_ORIGINS"),
             str, None, "Comma-separated origins allowed by CORS on /score and /swagger.json, or *.",
-            "ORIGINS"),
+            "ORIGINS", ("--access_control_allow_origins",)),
+    Setting("app_insights_key", "--appinsights-instrumentation-key", ("AML_APP_INSIGHTS_KEY",), str, None,
+            "Accepted for azmlinfsrv command lines: enables AML_APP_INSIGHTS_ENABLED for the entry "
+            "script when it is a UUID; modelport sends no telemetry to Application Insights.", "KEY",
+            ("--appinsights_instrumentation_key",)),
+    Setting("app_insights_enabled", None, ("AML_APP_INSIGHTS_ENABLED",), str, None,
+            "Exported to the entry script as azmlinfsrv does: \"true\" only with a UUID key.", None),
     Setting("max_concurrent_requests", "--max-concurrent-requests", ("MODELPORT_MAX_CONCURRENT_REQUESTS",),
             int, 1, "At most this many run() calls in flight (replica_max_concurrent_requests); with "
             "@modelport.batch it bounds concurrent batch calls.", "N"),
@@ -111,6 +133,11 @@ SETTINGS: tuple[Setting, ...] = (
             "newcomer gets 503. The health port has a separate cap of 64.", "N"),
     Setting("access_log", "--access-log", ("MODELPORT_ACCESS_LOG",), str, "off",
             "Access log: off, or json (one JSON object per request on stderr).", "off|json"),
+    Setting("log_format", "--log-format", ("MODELPORT_LOG_FORMAT",), str, "modelport",
+            "Layout of log lines: modelport, or azmlinfsrv (the original's 'date level [pid] logger - "
+            "message', print() lines as azmlinfsrv.print, one line per /score request) for log "
+            "pipelines that parse it. A logging.json in the app root configures logging either way.",
+            "modelport|azmlinfsrv"),
     Setting("log_level", "--log-level", ("MODELPORT_LOG_LEVEL", "AZUREML_LOG_LEVEL"), str, "INFO",
             "Log level (DEBUG shows why each batch was released).", "LEVEL"),
     Setting("service_name", "--service-name", ("SERVICE_NAME",), str, "ML service",
@@ -139,6 +166,7 @@ class Settings:
     """Resolved values, one attribute per Setting."""
 
     values: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # logged once logging is set up
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -156,39 +184,66 @@ def _convert(setting: Setting, raw: Any, source: str) -> Any:
         raise ValueError(f"{source}: invalid value {raw!r} ({exc})") from None
 
 
+def _from_environment(env: Mapping[str, str], values: dict[str, Any], warnings: list[str]) -> None:
+    """Environment values of the settings not given on the command line. An unparseable value of
+    one of the original's variables is a warning and the default, as azmlinfsrv treats its
+    optional variables; modelport's own ``MODELPORT_*`` ones are errors, like their flags."""
+    for s in SETTINGS:
+        if s.name in values:
+            continue
+        for var in s.env:
+            if env.get(var) in (None, ""):
+                continue
+            try:
+                values[s.name] = _convert(s, env[var], var)
+            except ValueError as exc:
+                if var.startswith("MODELPORT_"):  # modelport's own variables are as strict as flags
+                    raise
+                warnings.append(f"{exc}; using the default {s.default!r}")
+                continue
+            break
+
+
+def _from_config_file(path: str, values: dict[str, Any], warnings: list[str]) -> None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"config file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {path}: expected a JSON object")
+    known = {var for s in SETTINGS for var in s.env} | azmlinfsrv.CONFIG_ONLY_KEYS
+    extra = [k for k in data if k not in known]
+    if extra:  # the original's warning, for its own extra-key check
+        warnings.append(
+            f"Found extra keys in the config file that are not supported by the server.\n"
+            f"Extra keys = {extra}"
+        )
+    for s in SETTINGS:
+        if s.name in values:
+            continue
+        for var in s.env:
+            if var in data and data[var] is not None:
+                raw = data[var]
+                values[s.name] = _convert(s, raw if not isinstance(raw, bool) else str(raw), var)
+                break
+
+
 def resolve(cli: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
     """Merge command-line values (None = not given), environment, config file and defaults."""
     env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for s in SETTINGS:
-        if cli.get(s.name) is not None:
-            values[s.name] = cli[s.name]
-            continue
-        for var in s.env:
-            if env.get(var) not in (None, ""):
-                values[s.name] = _convert(s, env[var], var)
-                break
-    config_path = values.get("config_file")
+    warnings: list[str] = []
+    values: dict[str, Any] = {s.name: cli[s.name] for s in SETTINGS if cli.get(s.name) is not None}
+    _from_environment(env, values, warnings)
+    config_path = values.get("config_file") or azmlinfsrv.find_config_file(
+        values.get("entry_script"), values.get("app_root")
+    )
     if config_path:
-        try:
-            with open(config_path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"config file {config_path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"config file {config_path}: expected a JSON object")
-        for s in SETTINGS:
-            if s.name in values:
-                continue
-            for var in s.env:
-                if var in data and data[var] is not None:
-                    raw = data[var]
-                    values[s.name] = _convert(
-                        s, raw if not isinstance(raw, bool) else str(raw), var
-                    )
-                    break
+        values["config_file"] = config_path
+        _from_config_file(config_path, values, warnings)
     for s in SETTINGS:
         values.setdefault(s.name, s.default)
+    azmlinfsrv.apply(values, cli, env, warnings)
     if values["threads"] is None:
         values["threads"] = max(1, values["max_concurrent_requests"])
     for name in ("max_concurrent_requests", "workers", "threads", "max_connections"):
@@ -198,14 +253,16 @@ def resolve(cli: Mapping[str, Any], environ: Mapping[str, str] | None = None) ->
         raise ValueError("inline-run-budget-ms must be 0 (off) or more")
     if values["access_log"] not in ("off", "json"):
         raise ValueError("access-log must be off or json")
-    return Settings(values)
+    if values["log_format"] not in ("modelport", "azmlinfsrv"):
+        raise ValueError("log-format must be modelport or azmlinfsrv")
+    return Settings(values, warnings)
 
 
 def markdown_table() -> str:
     """The settings table of docs/serving.md."""
     lines = ["| Flag | Environment variables | Default | Meaning |", "|---|---|---|---|"]
     for s in SETTINGS:
-        flag = f"`{s.flag} {s.metavar}`" if s.flag else "—"
+        flag = f"`{s.flag}{f' {s.metavar}' if s.metavar else ''}`" if s.flag else "—"
         env = ", ".join(f"`{v}`" for v in s.env)
         default = "—" if s.default is None else f"`{s.default}`"
         lines.append(f"| {flag} | {env} | {default} | {s.help} |")

@@ -43,7 +43,11 @@ def prepare_paths(settings: Any) -> tuple[str, str]:
     os.environ["AZUREML_ENTRY_SCRIPT"] = path
     os.environ["AZUREML_SOURCE_DIRECTORY"] = source_dir
     if settings.model_dir:
-        os.environ["AZUREML_MODEL_DIR"] = os.path.abspath(settings.model_dir)
+        # as given, like azmlinfsrv: a relative path stays relative while the working directory
+        # (the app root) is the one it was given in
+        same_dir = os.path.abspath(os.getcwd()) == app_root
+        model_dir = settings.model_dir
+        os.environ["AZUREML_MODEL_DIR"] = model_dir if same_dir else os.path.abspath(model_dir)
     os.chdir(app_root)
     return path, source_dir
 

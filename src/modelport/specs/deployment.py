@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modelport.specs.errors import ConfigError, unknown_key_message
@@ -139,9 +139,10 @@ def parse_deployment_config(data: Any, source: str | None = None) -> DeploymentC
             said = [unknown_key_message(miscased[0], ["computeType"], "the file")]
         raise ConfigError(said, source) from None
     problems: list[str] = []
+    notes: list[str] = []
     values: dict[str, Any] = {}
     dicts: dict[str, dict[str, str]] = {}
-    _walk(data, "", compute_type, values, dicts, problems)
+    _walk(data, "", compute_type, values, dicts, problems, notes)
     try:
         config = _finish(
             compute_type, values, dicts.get("tags", {}), dicts.get("properties", {}), _key_label
@@ -150,7 +151,7 @@ def parse_deployment_config(data: Any, source: str | None = None) -> DeploymentC
         raise ConfigError(problems + exc.problems, source) from None
     if problems:
         raise ConfigError(problems, source)
-    return config
+    return replace(config, warnings=(*config.warnings, *notes)) if notes else config
 
 
 def _walk(
@@ -160,6 +161,7 @@ def _walk(
     values: dict[str, Any],
     dicts: dict[str, dict[str, str]],
     problems: list[str],
+    notes: list[str],
 ) -> None:
     accepted = fields_for(compute_type)
     keys = {f.key for f in accepted}
@@ -177,15 +179,38 @@ def _walk(
             if not isinstance(value, Mapping):
                 problems.append(f"{key} must be an object")
                 continue
-            _walk(value, f"{key}.", compute_type, values, dicts, problems)
+            _walk(value, f"{key}.", compute_type, values, dicts, problems, notes)
         elif not prefix and key in DICT_PARAMS:
             if value is None:
                 continue
             checked = _check_str_dict(key, value, problems)
             if checked is not None:
                 dicts[key] = checked
+        elif _is_v1_key(key) and not (key in _REFUSED_ELSEWHERE and value):
+            # v1's CLI read a file's keys by compute type and passed over the rest silently
+            notes.append(
+                f"{key} is accepted but ignored: v1 reads it only for "
+                f"{', '.join(_v1_types(key))} deployments, not computeType '{compute_type}'"
+            )
         else:
             problems.append(_unknown(key, prefix, compute_type, keys | groups))
+
+
+# ignoring these where they do not apply would leave a service open that was meant to be closed
+_REFUSED_ELSEWHERE = ("tokenAuthEnabled",)
+# keys of v1's AKS endpoint deployments (AksEndpoint), a compute type modelport does not offer
+_V1_ENDPOINT_KEYS = ("versionName", "trafficPercentile")
+
+
+def _is_v1_key(key: str) -> bool:
+    known = key in BY_KEY or any(k.startswith(key + ".") for k in BY_KEY)
+    return known or key in _V1_ENDPOINT_KEYS
+
+
+def _v1_types(key: str) -> list[str]:
+    if key in _V1_ENDPOINT_KEYS:
+        return ["AKS endpoint"]
+    return compute_types_accepting(BY_KEY[key]) if key in BY_KEY else _group_types(key)
 
 
 def _unknown(key: str, prefix: str, compute_type: str, valid: set[str]) -> str:

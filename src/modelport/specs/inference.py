@@ -29,7 +29,17 @@ KEYS: dict[str, str] = {
     "baseImageRegistry": "base_image_registry",
     "cudaVersion": "cuda_version",
 }
+# keys of older v1 CLIs and templates (MLOpsPython's inference_config.yml, the image-era
+# `az ml image create` files): files only, read and reported (see _V1_ONLY)
+OLD_KEYS: dict[str, str] = {
+    "schemaFile": "schema_file",
+    "dependencies": "dependencies",
+    "environmentVariables": "environment_variables",
+}
+# the docs' spelling of extraDockerfileSteps, accepted as the same key
+KEY_ALIASES = {"extraDockerFileSteps": "extraDockerfileSteps"}
 PARAMS = {v: k for k, v in KEYS.items()}
+_LABELS = {**PARAMS, **{v: k for k, v in OLD_KEYS.items()}}
 # v1: "environment cannot be combined with" these
 LEGACY = (
     "runtime",
@@ -40,8 +50,15 @@ LEGACY = (
     "base_image",
     "base_image_registry",
 )
-# legacy parts that only shaped a Docker image, which modelport does not build
-_DOCKER_ONLY = ("extra_docker_file_steps", "base_image", "base_image_registry", "cuda_version")
+# legacy parts that only shaped a Docker image: local deployments do not use them
+_DOCKER_ONLY = ("extra_docker_file_steps", "base_image_registry", "cuda_version")
+# v1 keys modelport reads but does not act on, and why (each named in a warning when set)
+_V1_ONLY = {
+    "schema_file": "the swagger document comes from @input_schema/@output_schema or a "
+    "swagger.json in the source directory",
+    "dependencies": "only the source directory is deployed; put extra files there",
+    "environment_variables": "set them in the environment's environmentVariables",
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,9 @@ class InferenceSpec:
     base_image: str | None = None
     base_image_registry: Any = None
     cuda_version: str | None = None
+    schema_file: str | None = None
+    dependencies: Any = None
+    environment_variables: Any = None
     base_dir: str = field(default=".", compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -118,16 +138,20 @@ def parse_inference_config(
         raise ConfigError(["an inference configuration must be a JSON/YAML object"], source)
     problems: list[str] = []
     params: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in KEYS:
-            problems.append(unknown_key_message(key, KEYS, "the inference configuration"))
-        elif value is not None:
-            params[KEYS[key]] = value
+    for raw_key, value in data.items():
+        key = str(KEY_ALIASES.get(raw_key, raw_key))
+        name = KEYS.get(key) or OLD_KEYS.get(key)
+        if name is None:
+            problems.append(
+                unknown_key_message(key, [*KEYS, *OLD_KEYS], "the inference configuration")
+            )
+        elif value is not None and value != "":
+            params[name] = value
     if "environment" in params and not isinstance(params["environment"], Mapping):
         problems.append("environment must be an object (the environment's JSON definition)")
     if problems:
         raise ConfigError(problems, source)
-    return build_inference_spec(params, base_dirs, source=source, label=PARAMS.__getitem__)
+    return build_inference_spec(params, base_dirs, source=source, label=_LABELS.__getitem__)
 
 
 def build_inference_spec(
@@ -156,7 +180,8 @@ def build_inference_spec(
     if problems:
         raise ConfigError(problems, source)
 
-    legacy = [n for n in LEGACY if params.get(n) is not None]
+    # truthy, as v1 checks them: MLOpsPython's template sets enableGpu: False next to an environment
+    legacy = [n for n in LEGACY if params.get(n)]
     if params.get("environment") is not None and legacy:
         problems.append(
             f"{label('environment')} cannot be combined with {', '.join(map(label, legacy))}: "
@@ -171,8 +196,16 @@ def build_inference_spec(
         warnings.append(f"{label(name)} is deprecated (use an environment)")
         if name in _DOCKER_ONLY or (name == "enable_gpu" and params[name]):
             warnings[-1] = (
-                f"{label(name)} is accepted but ignored: modelport builds no Docker image"
+                f"{label(name)} is accepted but ignored: it only shaped v1's Docker image"
             )
+        elif name == "base_image":
+            warnings[-1] = (
+                f"{label(name)} is used as the base of `modelport model package` images; "
+                "deployments on this machine do not use it"
+            )
+    for name, why in _V1_ONLY.items():
+        if params.get(name) not in (None, [], {}):
+            warnings.append(f"{label(name)} is accepted but ignored: {why}")
     if problems:
         raise ConfigError(problems, source)
 

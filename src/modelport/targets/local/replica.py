@@ -135,7 +135,8 @@ class Replica:
     def command(self) -> list[str]:
         s = self.spec
         argv = [s.python, "-m", s.module, *s.argv, "--host", s.host, "--port", str(self.port)]
-        argv += ["--health-port", str(self.health_port), "--workers", "1"]
+        # a revision's replicas share the service port on purpose (serving refuses a busy port otherwise)
+        argv += ["--health-port", str(self.health_port), "--workers", "1", "--share-port"]
         if s.auth_file:
             argv += ["--auth-file", s.auth_file]
         if s.tls_cert and s.tls_key:
