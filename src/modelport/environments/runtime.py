@@ -24,7 +24,7 @@ import modelport
 
 EXTRA = "serving"
 # Top-level subpackages that belong to the control plane (server, clients, drivers, builder).
-_CONTROL_PLANE = frozenset({"server", "cli", "sdk", "targets", "environments"})
+_CONTROL_PLANE = frozenset({"server", "cli", "sdk", "targets", "environments", "packaging"})
 _EXTRA_MARKER = r"""extra\s*==\s*['"]""" + EXTRA + r"""['"]"""
 _EXTRA_CLAUSE = re.compile(r"\s*(and\s+)?" + _EXTRA_MARKER + r"(\s+and)?")
 
