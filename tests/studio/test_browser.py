@@ -141,8 +141,9 @@ def test_deploy_from_model_page_to_healthy(s: Session) -> None:
     page.wait_for_url("**/models/digits/1")
     s.shot("model")
     page.fill("#d-name", SERVICE)
-    page.click("button:text('Deploy now')")
-    page.wait_for_url(f"**/services/{SERVICE}?op=*")
+    with page.expect_response(lambda r: "/status" in r.url):  # the live box refreshes itself
+        page.click("button:text('Deploy now')")
+    assert f"/services/{SERVICE}?op=" in page.url
     assert page.locator("#status").is_visible()
     s.shot("deploying", full_page=False)
     page.wait_for_selector("#status [data-state=Healthy]", timeout=DEPLOY_TIMEOUT_MS)

@@ -165,3 +165,63 @@ def test_charts_rates_ignore_restarts_and_other_replicas() -> None:
     assert points[0].rps == 11 and points[0].eps == 1
     assert round(points[0].latency_ms or 0) == 100
     assert "Requests" in str(charts.charts(points)[0])
+
+
+SCRIPT = "def init():\n    pass\n\n\ndef run(raw):\n    return raw\n"
+
+
+def test_deploy_form_sends_script_environment_and_settings_to_the_api(studio: Studio) -> None:
+    _register(studio, "form-model", {})
+    client = studio.signed_in()
+    page = client.get("/w/default/models/form-model/1")
+    assert "Deploy now" not in page.text  # no framework: no one-click deploy
+    form = {
+        "csrf": form_token(page.text),
+        "mode": "custom",
+        "service_name": "form-svc",
+        "entry_name": "score.py",
+        "entry_script": SCRIPT,
+        "environment": "AzureML-Minimal:1",
+        "compute_type": "ACI",
+        "cpu": "0.5",
+        "memory_gb": "1",
+        "auth_enabled": "on",
+    }
+    r = client.post("/w/default/models/form-model/1/deploy", data=form)
+    assert r.status_code == 303 and r.headers["location"].startswith(
+        "/w/default/services/form-svc?op="
+    )
+    service = studio.api.get(f"{WS}/services/form-svc").json()
+    assert service["computeType"] == "ACI" and service["authEnabled"] is True
+    assert service["deploymentConfig"]["containerResourceRequirements"] == {
+        "cpu": 0.5,
+        "memoryInGB": 1.0,
+    }
+    assert service["environment"]["name"] == "AzureML-Minimal"
+    # an uploaded deploymentconfig.json replaces the fields; the API's own message on a typo
+    bad = {
+        **form,
+        "service_name": "form-svc2",
+        "deployment_config": '{"computeType": "local", "autEnabled": true}',
+    }
+    r = client.post("/w/default/models/form-model/1/deploy", data=bad)
+    assert r.status_code == 400 and "autEnabled" in r.text
+    r = client.post("/w/default/models/form-model/1/deploy", data={**bad, "deployment_config": "{"})
+    assert r.status_code == 400 and "not valid JSON" in r.text
+
+
+def test_keys_appear_only_when_revealed_with_the_csrf_token(studio: Studio) -> None:
+    client = studio.signed_in()
+    page = client.get("/w/default/services/form-svc")
+    assert page.status_code == 200
+    keys = studio.api.post(f"{WS}/services/form-svc/listKeys").json()
+    assert keys["primaryKey"] not in page.text and keys["secondaryKey"] not in page.text
+    r = client.post("/w/default/services/form-svc/keys", data={"action": "reveal"})
+    assert keys["primaryKey"] not in r.text and r.status_code == 403
+    token = form_token(page.text)
+    r = client.post(
+        "/w/default/services/form-svc/keys",
+        data={"action": "reveal"},
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+    )
+    assert keys["primaryKey"] in r.text and keys["secondaryKey"] in r.text

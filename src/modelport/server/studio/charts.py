@@ -109,18 +109,19 @@ def sparkline(title: str, unit: str, values: list[float | None], colour: str) ->
 
     drawn = [xy(i, v) for i, v in enumerate(values) if v is not None]
     points = " ".join(f"{x},{y}" for x, y in drawn)
-    latest = f"{known[-1]:.3g} {unit}" if known else "no data yet"
+    latest = f"{known[-1]:.3g} {unit}".strip() if known else "no data yet"
     # one sample cannot draw a line: mark it as a dot so the chart is never blank with data
     dots = "".join(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>' for x, y in drawn[:1])
     if len(drawn) != 1:
         dots = ""
+    peak = f"{max(known, default=0.0):.3g} {unit}".strip()
     label = escape(f"{title}: {latest}")
     return Markup(
         f'<figure class="chart"><figcaption>{escape(title)} <b>{escape(latest)}</b></figcaption>'
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{label}" '
         f'preserveAspectRatio="none"><rect class="chart-bg" width="{width}" height="{height}"/>'
         f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>{dots}</svg>'
-        f"<small>max {max(known, default=0.0):.3g} {escape(unit)}, "
+        f"<small>max {escape(peak)}, "
         f"last {len(values)} samples</small></figure>"
     )
 
