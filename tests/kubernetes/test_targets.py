@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -184,25 +185,17 @@ def test_dry_run_manifests_use_the_attached_target(ws: Workspace, tmp_path: Path
     assert "key-one" not in json.dumps(answer)  # only the hash travels
 
 
+def _dry_run(server: ServerProcess, ws: Workspace, config: Path, *extra: str) -> Any:
+    args = ["model", "deploy", "-w", ws.name, "-n", "digits-svc", "--dc", str(config)]
+    return run_cli(*args, "--dry-run", *extra, env=server.env)
+
+
 def test_dry_run_cli_prints_yaml_and_notes(
     ws: Workspace, workspace_server: ServerProcess, tmp_path: Path
 ) -> None:
     dc = tmp_path / "aks.json"
     dc.write_text(json.dumps({"computeType": "AKS", "numReplicas": 2, "namespace": "prod"}))
-    out = run_cli(
-        "model",
-        "deploy",
-        "-w",
-        ws.name,
-        "-n",
-        "digits-svc",
-        "--dc",
-        str(dc),
-        "--dry-run",
-        "-o",
-        "yaml",
-        env=workspace_server.env,
-    )
+    out = _dry_run(workspace_server, ws, dc, "-o", "yaml")
     assert out.returncode == 0, out.stderr
     docs = list(yaml.safe_load_all(out.stdout))
     assert [d["kind"] for d in docs] == ["Deployment", "Service"]  # Secret: made at deploy
@@ -210,16 +203,7 @@ def test_dry_run_cli_prints_yaml_and_notes(
     assert "no Kubernetes target is attached" in out.stderr
     local = tmp_path / "local.json"
     local.write_text(json.dumps({"computeType": "local"}))
-    refused = run_cli(
-        "model",
-        "deploy",
-        "-w",
-        ws.name,
-        "-n",
-        "digits-svc",
-        "--dc",
-        str(local),
-        "--dry-run",
-        env=workspace_server.env,
-    )
+    refused = _dry_run(workspace_server, ws, local)
     assert "computeType is AKS or kubernetes" in assert_one_line_error(refused)
+    named = _dry_run(workspace_server, ws, dc, "--ct", "nope")  # v1's --compute-target
+    assert "compute target 'nope' not found" in assert_one_line_error(named)

@@ -385,9 +385,9 @@ def deploy(
         typer.Option(
             "--compute-target",
             "--ct",
-            help="Not used: the computeType of --dc picks the target (local or ACI).",
+            help="Attached Kubernetes target (`modelport target list`) for a computeType "
+            "AKS/kubernetes --dc: sets its computeTargetName.",
             show_default=False,
-            hidden=True,
         ),
     ] = None,
 ) -> None:
@@ -400,15 +400,14 @@ def deploy(
     from modelport.specs import load_deployment_config, validate_service_name
 
     validate_service_name(name)
-    if compute_target is not None:
-        raise UserError(
-            f"--compute-target {compute_target} is not used by modelport: services run on the "
-            "workspace server's machine; set computeType (local or ACI) in --dc instead."
-        )
     refs, ws_name = model_list(models, metadata_files)
     with config_warnings():
         spec = inference_spec(inference_config, entry_script, source_directory)
         config = load_deployment_config(deploy_config) if deploy_config else None
+    if compute_target is not None:
+        from modelport.cli.kube_export import with_compute_target
+
+        config = with_compute_target(config, compute_target)
     if config is not None:
         from modelport.sdk.deploy import config_json
 

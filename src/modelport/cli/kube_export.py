@@ -47,6 +47,20 @@ def dry_run(opts: CommonOptions, ws_name: str | None, name: str, config: Any) ->
     print_manifests(render_kubernetes(opts.workspace(ws_name), name, config), opts)
 
 
+def with_compute_target(config: Any, target: str) -> Any:
+    """``model deploy --ct NAME`` (v1's flag): the config's computeTargetName, for AKS configs."""
+    from modelport.specs import parse_deployment_config
+
+    compute = getattr(config, "compute_type", None)
+    if compute not in ("AKS", "kubernetes"):
+        raise UserError(
+            f"--compute-target {target} names an attached Kubernetes target: give a --dc whose "
+            f"computeType is AKS or kubernetes (got {compute or 'none'})"
+        )
+    named = parse_deployment_config({"computeType": compute, "computeTargetName": target}, "--ct")
+    return config.updated(named)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``export`` to the ``service`` group."""
 
