@@ -180,4 +180,5 @@ def test_compute_target_of_v1_commands_is_refused_with_the_way_out(
         tmp_path / "h",
     )
     line = one_error_line(proc)
-    assert "--compute-target myaks is not used" in line and "computeType" in line
+    # --ct names an attached Kubernetes target: it needs an AKS/kubernetes --dc
+    assert "--compute-target myaks goes with a --dc of computeType AKS/kubernetes" in line

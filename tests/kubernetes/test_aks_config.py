@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from modelport.specs import ConfigError, ConfigWarning
+from modelport.specs import ConfigError, ConfigWarning, parse_deployment_config
 from modelport.specs.aks import V1_ORDER
 from modelport.webservice import AksWebservice, KubernetesWebservice, Webservice
 
@@ -76,3 +76,14 @@ def test_blobfuse_is_accepted_with_a_warning() -> None:
 def test_classes_register_for_their_compute_types() -> None:
     assert Webservice._by_compute_type["aks"] is AksWebservice
     assert Webservice._by_compute_type["kubernetes"] is KubernetesWebservice
+
+
+def test_deployment_target_names_the_compute_target() -> None:
+    from modelport.errors import UserError
+    from modelport.sdk.compute_target import with_deployment_target
+
+    config = with_deployment_target(AksWebservice.deploy_configuration(num_replicas=2), "prod")
+    assert config.explicit == {"num_replicas": 2, "compute_target_name": "prod"}
+    local = parse_deployment_config({"computeType": "local"})
+    with pytest.raises(UserError, match="is a Kubernetes target: use an AKS/kubernetes"):
+        with_deployment_target(local, "prod")

@@ -49,16 +49,11 @@ def dry_run(opts: CommonOptions, ws_name: str | None, name: str, config: Any) ->
 
 def with_compute_target(config: Any, target: str) -> Any:
     """``model deploy --ct NAME`` (v1's flag): the config's computeTargetName, for AKS configs."""
-    from modelport.specs import parse_deployment_config
+    from modelport.sdk.compute_target import with_deployment_target
 
-    compute = getattr(config, "compute_type", None)
-    if compute not in ("AKS", "kubernetes"):
-        raise UserError(
-            f"--compute-target {target} names an attached Kubernetes target: give a --dc whose "
-            f"computeType is AKS or kubernetes (got {compute or 'none'})"
-        )
-    named = parse_deployment_config({"computeType": compute, "computeTargetName": target}, "--ct")
-    return config.updated(named)
+    if config is None:
+        raise UserError(f"--compute-target {target} goes with a --dc of computeType AKS/kubernetes")
+    return with_deployment_target(config, target)
 
 
 def register(app: typer.Typer) -> None:

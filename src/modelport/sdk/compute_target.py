@@ -159,3 +159,25 @@ def render_kubernetes(workspace: Workspace, name: str, deployment_config: Any) -
         {"name": name, "deploymentConfig": data},
     )
     return answer
+
+
+def with_deployment_target(config: Any, target: Any) -> Any:
+    """``Model.deploy(..., deployment_target=target)``: the config's computeTargetName."""
+    from modelport.specs import parse_deployment_config
+
+    name = target.name if isinstance(target, ComputeTarget) else target
+    if not isinstance(name, str):
+        raise UserError(
+            "deployment_target must be an attached ComputeTarget (or its name), got "
+            f"{type(target).__name__}"
+        )
+    if config.compute_type not in ("AKS", "kubernetes"):
+        raise UserError(
+            f"deployment_target {name!r} is a Kubernetes target: use an AKS/kubernetes "
+            "deployment_config (AksWebservice.deploy_configuration(...)); local and ACI "
+            "services run on the workspace server's machine"
+        )
+    named = parse_deployment_config(
+        {"computeType": config.compute_type, "computeTargetName": name}, "deployment_target"
+    )
+    return config.updated(named)

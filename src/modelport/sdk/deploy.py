@@ -52,17 +52,17 @@ def deploy(
     objects, ``"name:version"`` ids (a bare name means its latest version) or local paths, which
     are registered first under the file's name. ``deployment_config`` defaults to a local service;
     ``environment`` (an Environment, its JSON or ``{"name", "version"}``) overrides the inference
-    config's. ``deployment_target`` is accepted for v1 compatibility and must be None.
+    config's. ``deployment_target``: an attached Kubernetes target (``ComputeTarget``) for an
+    AKS/kubernetes ``deployment_config``, as v1's AKS deployments took one.
     """
     from modelport.sdk.webservice import Webservice
 
     validate_service_name(name)
-    if deployment_target is not None:
-        raise UserError(
-            "deployment_target is not used by modelport: the deployment configuration's "
-            "computeType picks the target (local or ACI on the workspace server's machine)."
-        )
     config = resolve_deployment_config(deployment_config)
+    if deployment_target is not None:
+        from modelport.sdk.compute_target import with_deployment_target
+
+        config = with_deployment_target(config, deployment_target)
     config_data = config_json(config)  # reads the TLS PEM files: a missing one stops here
     spec = resolve_inference_config(inference_config)
     env = resolve_environment(environment, spec, name)
