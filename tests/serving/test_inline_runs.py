@@ -164,6 +164,17 @@ def _segments_sent(port: int) -> int:
     return total
 
 
+def _settled_segments(port: int) -> int:
+    """The count once two readings in a row agree (the first answer's segments are all out)."""
+    deadline = time.monotonic() + 10
+    last, now = -1, _segments_sent(port)
+    while now != last:
+        assert time.monotonic() < deadline, "the segment count never settled"
+        time.sleep(0.02)  # poll interval, bounded by the deadline
+        last, now = now, _segments_sent(port)
+    return now
+
+
 def _read_answer(sock: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data:
@@ -187,8 +198,7 @@ def test_each_answer_is_one_tcp_segment(served: Served) -> None:
     with socket.create_connection(("127.0.0.1", served.port)) as sock:
         sock.sendall(request)
         assert _read_answer(sock).startswith(b"HTTP/1.1 200 OK")
-        time.sleep(0.2)  # delayed ACKs settle
-        before = _segments_sent(served.port)
+        before = _settled_segments(served.port)
         for _ in range(50):
             sock.sendall(request)
             assert _read_answer(sock).startswith(b"HTTP/1.1 200 OK")

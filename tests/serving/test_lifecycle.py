@@ -176,13 +176,22 @@ def test_sigterm_under_load_drops_no_request(tmp_path: Path) -> None:
                     except httpx.HTTPError as exc:
                         results.append(repr(exc))
 
+        def answered(pid: int) -> int:
+            return sum(1 for r in list(results) if not isinstance(r, str) and r[1] == pid)
+
+        def wait_answers(pid: int, count: int) -> None:
+            deadline = time.monotonic() + 30
+            while answered(pid) < count:
+                assert time.monotonic() < deadline, f"{pid} answered {answered(pid)} of {count}"
+                time.sleep(0.02)  # poll interval, bounded by the deadline
+
         threads = [threading.Thread(target=client) for _ in range(6)]
         for t in threads:
             t.start()
-        time.sleep(0.7)
+        wait_answers(old.proc.pid, 20)  # the load is on the old replica when SIGTERM comes
         old.proc.send_signal(signal.SIGTERM)
         assert old.proc.wait(15) == 0
-        time.sleep(0.5)
+        wait_answers(new.proc.pid, answered(new.proc.pid) + 20)  # and goes on without it
         stop.set()
         for t in threads:
             t.join()

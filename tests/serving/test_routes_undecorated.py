@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -278,9 +280,22 @@ def test_metrics_count_requests_by_status(served: Served) -> None:
 
 def test_json_access_log_has_one_line_per_request(served: Served) -> None:
     httpx.post(served.url + "/score", json={"kind": "string"}, headers={"x-request-id": "logged-1"})
-    lines = [
-        json.loads(line) for line in served.log().splitlines() if '"request_id":"logged-1"' in line
-    ]
+
+    def logged() -> list[dict[str, Any]]:
+        text = served.log()
+        return [json.loads(line) for line in text.splitlines() if '"request_id":"logged-1"' in line]
+
+    # The line is written after the answer is sent (and reaches the log file a moment later on
+    # a loaded machine): wait for it, then check that a second run of the request wrote nothing.
+    deadline = time.monotonic() + 15
+    while not (lines := logged()):
+        assert time.monotonic() < deadline, "no access log line for the request"
+        time.sleep(0.05)  # poll interval, bounded by the deadline
+    httpx.post(served.url + "/score", json={"kind": "string"}, headers={"x-request-id": "logged-2"})
+    while '"request_id":"logged-2"' not in served.log():  # a later line is out: ours is complete
+        assert time.monotonic() < deadline, "no access log line for the second request"
+        time.sleep(0.05)  # poll interval, bounded by the deadline
+    lines = logged()
     assert len(lines) == 1
     assert lines[0]["status"] == 200
     assert lines[0]["path"] == "/score"

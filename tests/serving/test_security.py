@@ -94,14 +94,17 @@ def test_key_rotation_needs_no_restart(keyed: tuple[Served, Path]) -> None:
         httpx.post(s.url + "/score", content=b"{}", headers=bearer("primary-key")).status_code
         == 401
     )
-    # a broken rewrite keeps the last good keys
+    # a broken rewrite keeps the last good keys: once the server has read it (its log says so)
     auth.write_text("{not json")
-    time.sleep(1.2)
+    deadline = time.monotonic() + 10
+    while "keeping the previous settings" not in s.log():
+        httpx.post(s.url + "/score", content=b"{}", headers=bearer("rotated-key"))  # reads it
+        assert time.monotonic() < deadline, "the broken auth file was never read"
+        time.sleep(0.1)  # poll interval, bounded by the deadline
     assert (
         httpx.post(s.url + "/score", content=b"{}", headers=bearer("rotated-key")).status_code
         == 200
     )
-    assert "keeping the previous settings" in s.log()
 
 
 def test_token_auth(tmp_path: Path) -> None:
