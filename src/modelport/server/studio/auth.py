@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, Request
@@ -16,6 +17,7 @@ COOKIE = "modelport_studio"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+T = TypeVar("T")
 
 
 class SignInRequired(Exception):
@@ -45,13 +47,18 @@ def studio_key(request: Request) -> bytes:
     return signing.key_for(_ctx(request).token)
 
 
+def per_app(request: Request, attr: str, factory: Callable[[], T]) -> T:
+    """One object per app (this process's memory), made on first use and kept in its state."""
+    value = getattr(request.app.state, attr, None)
+    if value is None:
+        value = factory()
+        setattr(request.app.state, attr, value)
+    return value
+
+
 def used_nonces(request: Request) -> signing.UsedNonces:
-    """The process's spent-nonce set, created on first use and kept on the app."""
-    used = getattr(request.app.state, "studio_used_nonces", None)
-    if used is None:
-        used = request.app.state.studio_used_nonces = signing.UsedNonces()
-    assert isinstance(used, signing.UsedNonces)
-    return used
+    """The process's spent-nonce set (one-time links, signed-out sessions)."""
+    return per_app(request, "studio_used_nonces", signing.UsedNonces)
 
 
 def current_session(request: Request) -> Session | None:

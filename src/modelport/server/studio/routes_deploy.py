@@ -28,7 +28,7 @@ def default_service_name(model_name: str, version: int | str) -> str:
     return f"{base[:28]}-v{version}"[:32].rstrip("-")
 
 
-def _json_field(form: dict[str, str], field: str, what: str) -> dict[str, Any] | None:
+def json_field(form: dict[str, str], field: str, what: str) -> dict[str, Any] | None:
     text = form.get(field, "").strip()
     if not text:
         return None
@@ -53,7 +53,7 @@ def _number(form: dict[str, str], field: str) -> float | None:
 
 def deployment_config(form: dict[str, str]) -> dict[str, Any]:
     """The uploaded deploymentconfig.json if any, else one built from the form's few fields."""
-    uploaded = _json_field(form, "deployment_config", "deploymentconfig.json")
+    uploaded = json_field(form, "deployment_config", "deploymentconfig.json")
     if uploaded is not None:
         return uploaded
     config: dict[str, Any] = {
@@ -78,7 +78,7 @@ async def _custom_parts(api: Api, ws: str, form: dict[str, str]) -> dict[str, An
     script = form.get("entry_script", "")
     if not script.strip():
         raise UserError("entry script: paste or upload the scoring script (init() and run())")
-    ic = _json_field(form, "inference_config", "inferenceconfig.json") or {}
+    ic = json_field(form, "inference_config", "inferenceconfig.json") or {}
     entry = str(ic.get("entryScript") or form.get("entry_name") or "score.py").strip()
     ic["entryScript"] = entry
     ic.pop("sourceDirectory", None)  # the studio sends the one script, not a folder

@@ -13,6 +13,7 @@ from modelport.errors import UserError
 from modelport.server.studio import auth, charts, console, render
 from modelport.server.studio.api import Api
 from modelport.server.studio.auth import SignedIn
+from modelport.server.studio.routes_deploy import json_field
 from modelport.server.studio.routing import StudioRoute
 
 router = APIRouter(route_class=StudioRoute)
@@ -121,10 +122,7 @@ async def service_action(request: Request, ws: str, name: str, session: SignedIn
         if action == "reload":
             answer = await api.post(f"{_api_path(ws, name)}/reload")
         elif action == "update":
-            try:
-                config = json.loads(form.get("deployment_config") or "{}")
-            except ValueError as exc:
-                raise UserError(f"deploymentconfig: not valid JSON ({exc})") from exc
+            config = json_field(form, "deployment_config", "deploymentconfig") or {}
             answer = await api.patch(_api_path(ws, name), {"deploymentConfig": config})
         else:
             raise UserError(f"unknown action {action!r}")
@@ -167,11 +165,7 @@ async def console_example(request: Request, ws: str, name: str, session: SignedI
 
 
 def _history(request: Request) -> charts.History:
-    history = getattr(request.app.state, "studio_charts", None)
-    if history is None:
-        history = request.app.state.studio_charts = charts.History()
-    assert isinstance(history, charts.History)
-    return history
+    return auth.per_app(request, "studio_charts", charts.History)
 
 
 @router.get(SVC + "/charts")
