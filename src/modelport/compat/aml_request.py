@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from modelport.compat.headers import Headers as _Headers
+from modelport.compat.headers import converted
 from modelport.compat.multipart import FileStorage, parse_form
 
 __all__ = ["AMLRequest", "FileStorage", "Headers", "MultiDict", "rawhttp"]
@@ -52,13 +53,7 @@ class MultiDict(dict[str, Any]):
     def get(self, key: str, default: Any = None, type: Callable[[Any], Any] | None = None) -> Any:
         if key not in self:
             return default
-        value = self[key]
-        if type is None:
-            return value
-        try:
-            return type(value)
-        except (ValueError, TypeError):
-            return default
+        return converted(self[key], type, default)
 
     def to_dict(self, flat: bool = True) -> dict[str, Any]:
         return dict(self) if flat else {k: list(v) for k, v in self._lists.items()}

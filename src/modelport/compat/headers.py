@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["Headers"]
+__all__ = ["Headers", "converted"]
 
 _MISSING: Any = object()
 
@@ -33,6 +33,17 @@ def _with_options(value: Any, options: Mapping[str, Any]) -> str:
         name = key.replace("_", "-")
         text += f"; {name}" if opt is True else f"; {name}={_value(opt)}"
     return text
+
+
+def converted(value: Any, type: Callable[[Any], Any] | None, default: Any) -> Any:
+    """Werkzeug's ``get(key, default, type)``: the value through ``type``, or the default when
+    the conversion fails."""
+    if type is None:
+        return value
+    try:
+        return type(value)
+    except (ValueError, TypeError):
+        return default
 
 
 def _pairs(source: Any) -> Iterator[tuple[str, Any]]:
@@ -75,12 +86,7 @@ class Headers:
             value = self[key]
         except KeyError:
             return default
-        if type is None:
-            return value
-        try:
-            return type(value)
-        except (ValueError, TypeError):
-            return default
+        return converted(value, type, default)
 
     def getlist(self, key: str, type: Callable[[str], Any] | None = None) -> list[Any]:
         lk = key.lower()
