@@ -19,7 +19,14 @@ import httpx
 from filelock import FileLock
 
 from modelport.errors import ServerError, UserError
-from modelport.server.home import LOCK_FILE, LOG_FILE, ServerInfo, read_info, read_token
+from modelport.server.home import (
+    LOCK_FILE,
+    LOG_FILE,
+    ServerInfo,
+    make_private,
+    read_info,
+    read_token,
+)
 from modelport.server.settings import ServerSettings
 
 __all__ = ["ServerInfo", "ensure_running", "start", "status", "stop"]
@@ -115,7 +122,7 @@ def start(
 
         serve(settings)
         return ServerInfo(url="", pid=os.getpid(), port=port, host=host, token=read_token(home))
-    home.mkdir(parents=True, exist_ok=True)
+    make_private(home, umask=False)  # this is the CLI's process: its own umask stays
     args = [sys.executable, "-m", "modelport.server", "--home", str(home), "--host", host]
     args += ["--port", str(port)]
     if tls_cert and tls_key:
@@ -125,7 +132,8 @@ def start(
         # Through the environment (readable by this user only), not argv: `ps` shows argv to
         # every local user, and the URL may hold the database password.
         env["MODELPORT_DATABASE_URL"] = database_url
-    with open(home / LOG_FILE, "ab") as log:
+    fd = os.open(home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with open(fd, "ab") as log:
         proc = subprocess.Popen(
             args,
             env=env,

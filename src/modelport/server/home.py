@@ -1,4 +1,11 @@
-"""The server's home directory: token, ``server.json`` and the other files a client looks for."""
+"""The server's home directory: token, ``server.json`` and the other files a client looks for.
+
+The home is private: created 0700 (an existing one is tightened), and the server process runs
+with umask 077, so everything it creates below (database, WAL, logs, replica specs, app roots,
+model copies, sources, environments) is 0600/0700 without chasing each ``open()``. When the
+server runs as root and gives replicas users of their own, the home is 0711 instead: others may
+traverse it to what was handed to them (targets/local/isolation.py), never list or read it.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +32,25 @@ class ServerInfo:
     host: str
     token: str
     ca_file: str | None = None  # the server's own certificate, to verify a self-signed HTTPS server
+
+
+PRIVATE_FILES = ("db.sqlite", "db.sqlite-wal", "db.sqlite-shm", TOKEN_FILE, "secret.key",
+                 LOG_FILE, LOCK_FILE, INFO_FILE, "artifacts")  # fmt: skip
+
+
+def make_private(home: Path, traverse: bool = False, umask: bool = True) -> None:
+    """Create ``home`` 0700 (0711 with ``traverse``), tighten what an older version left
+    readable at its top, and (``umask``) make this process create files 0600, directories 0700."""
+    if umask:
+        os.umask(0o077)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if home.stat().st_uid != os.geteuid():
+        return  # not ours to change (a shared, administered home)
+    os.chmod(home, 0o711 if traverse else 0o700)
+    for name in PRIVATE_FILES:
+        path = home / name
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
 
 
 def ensure_token(home: Path) -> str:

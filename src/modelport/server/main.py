@@ -21,6 +21,7 @@ from modelport.server.http_protocol import guarded_protocol
 from modelport.server.settings import SETTINGS, ServerSettings, resolve
 from modelport.server.store import migrate
 from modelport.server.store.db import Store
+from modelport.targets.local import isolation
 
 log = logging.getLogger("modelport.server")
 
@@ -49,7 +50,7 @@ class _Server(uvicorn.Server):
 
 def build_context(settings: ServerSettings) -> ServerContext:
     """Open the stores, migrate the schema and clean leftovers: everything before listening."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    home_files.make_private(settings.home, traverse=isolation.enabled())
     token = home_files.ensure_token(settings.home)
     store = Store(settings.resolved_database_url)
     migrate.upgrade(store)

@@ -8,6 +8,7 @@ inference server re-reads when it changes (docs/serving.md, ``MODELPORT_AUTH_FIL
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -82,6 +83,10 @@ def write_auth_file(path: Path, document: dict[str, Any]) -> None:
     try:
         os.write(fd, json.dumps(document, sort_keys=True).encode())
         os.fsync(fd)
+        with contextlib.suppress(FileNotFoundError):  # replicas of their own user keep reading it
+            st = os.stat(path)
+            if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                os.fchown(fd, st.st_uid, st.st_gid)
     finally:
         os.close(fd)
     os.replace(tmp, path)

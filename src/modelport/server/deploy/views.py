@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from modelport.server.deploy.driver import service_key
 from modelport.server.store.base import iso
 from modelport.server.store.services import Operation, Revision, Service
+from modelport.targets.local import isolation
 
 if TYPE_CHECKING:
     from modelport.server.deploy.context import DeployContext
@@ -69,6 +71,8 @@ def service_json(
         "revision": service.current_revision,
         "desiredRevision": service.desired_revision,
         "replicas": deploy.replicas(service),
+        # which user runs the entry script: the service's own (root server) or the server's
+        "replicaUser": isolation.describe(service_key(service.workspace, service.name)),
         "operationId": service.operation_id,
     }
 

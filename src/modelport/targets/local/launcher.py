@@ -1,4 +1,5 @@
-"""The exec shim every replica starts through: join the limits plan's cgroups, then become the replica.
+"""The exec shim every replica starts through: join the limits plan's cgroups, drop to the
+service's own user when the plan names one, then become the replica.
 
 It runs as ``python -I -c LAUNCHER <plan-json> <argv…>`` so it imports nothing from modelport
 (the replica's interpreter may be a service environment) and the pid stays the replica's pid.
@@ -17,6 +18,11 @@ try:
             f.write(str(os.getpid()))
     if plan.get("cpus") is not None:
         os.sched_setaffinity(0, plan["cpus"])
+    if plan.get("user"):  # the service's own user (isolation.py): for good, before any user code
+        uid, gid = plan["user"]
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
     os.execv(argv[0], argv)
 except OSError as exc:
     sys.stderr.write("modelport: cannot start replica: %s\\n" % exc)

@@ -22,7 +22,7 @@ from typing import Any
 
 from modelport.serving.busy import ENV as BUSY_ENV
 from modelport.targets.base import EnforcedLimits, FailureCause, ReplicaSetSpec
-from modelport.targets.local import limits, procs
+from modelport.targets.local import isolation, limits, procs
 from modelport.targets.local.launcher import LAUNCHER
 from modelport.targets.local.rundir import START_MARK, read_json, write_json
 
@@ -79,6 +79,7 @@ class Replica:
     last_exit_code: int | None = None
     cause: FailureCause | None = None
     plan: limits.Plan = field(default_factory=limits.Plan)
+    run_as: isolation.RunAs | None = None  # the service's own user (isolation.py), root only
     # supervision state (not persisted)
     ready: bool = False
     ever_ready: bool = False  # during the current process's life
@@ -141,8 +142,21 @@ class Replica:
             argv += ["--auth-file", s.auth_file]
         if s.tls_cert and s.tls_key:
             argv += ["--tls-cert", s.tls_cert, "--tls-key", s.tls_key]
-        plan = json.dumps(self.plan.to_json())
-        return [s.python, "-I", "-c", LAUNCHER, plan, *argv]
+        plan = self.plan.to_json()
+        if self.run_as is not None:  # the launcher drops to it after joining the cgroups
+            plan = {**plan, "user": [self.run_as.uid, self.run_as.gid]}
+        return [s.python, "-I", "-c", LAUNCHER, json.dumps(plan), *argv]
+
+    def _isolate(self) -> tuple[isolation.RunAs | None, str]:
+        """The service's own user for this replica when the server is root (isolation.py)."""
+        s = self.spec
+        work = Path(s.working_dir)
+        home = Path(os.path.commonpath([self.run_dir, work]))
+        owned = [work, self.dir, *(Path(p) for p in (s.auth_file, s.tls_cert, s.tls_key) if p)]
+        model_dir = s.env.get("AZUREML_MODEL_DIR")
+        if model_dir and work not in Path(model_dir).parents:
+            owned.append(Path(model_dir))
+        return isolation.prepare(s.service, s.python, home, owned, [])
 
     def start(self, attempt: int) -> None:
         """Start the process (non-blocking); its output goes to the replica's log file."""
@@ -156,6 +170,7 @@ class Replica:
         with contextlib.suppress(OSError):  # keep one previous log when it grew large
             if self.log_path.stat().st_size > LOG_ROTATE_BYTES:
                 os.replace(self.log_path, self.log_path.with_suffix(".log.1"))
+        self.run_as, isolated = self._isolate()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with open(self.log_path, "ab") as log:
             log.write(
@@ -163,6 +178,7 @@ class Replica:
                 f"on port {self.port}, health port {self.health_port}; limits: "
                 f"{self.plan.report.describe()} ===\n".encode()
             )
+            log.write(f"modelport: {isolated}\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
                 self.command(),

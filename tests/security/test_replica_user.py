@@ -1,0 +1,109 @@
+"""Entry scripts run as the service's own unprivileged user when the server is root: they read
+their app root, and not the server's token, secret key, database or another service's files.
+
+Run through the real pieces a replica starts with: ``isolation.prepare`` (user, ownership,
+traverse bits) and the launcher shim (cgroups, then the user drop, then exec), with an
+interpreter other users can reach (the system's, not one under /root)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modelport.targets.local import isolation
+from modelport.targets.local.launcher import LAUNCHER
+
+PYTHON = shutil.which("python3.11", path="/usr/bin:/usr/local/bin") or "/usr/bin/python3"
+
+pytestmark = pytest.mark.skipif(
+    not isolation.enabled() or not os.path.exists(PYTHON),
+    reason="needs root, useradd and a system python3 (replicas share the server's user otherwise)",
+)
+
+PROBE = """
+import json, os, pathlib, sys
+home = pathlib.Path(sys.argv[1])
+out = {"uid": os.getuid()}
+for name, path in [("token", home / "token"), ("secret", home / "secret.key"),
+                   ("db", home / "db.sqlite"), ("other", home / "services/ws/other/app/score.py"),
+                   ("own", home / "services/ws/mine/app/score.py")]:
+    try:
+        out[name] = path.read_text()[:8]
+    except OSError as exc:
+        out[name] = type(exc).__name__
+try:
+    out["listing"] = sorted(os.listdir(home))
+except OSError as exc:
+    out["listing"] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    # under a directory every user may traverse, like a server home in /var/lib
+    base = Path(tempfile.mkdtemp(prefix="mp-iso-", dir="/tmp"))
+    os.chmod(base, 0o711)
+    h = base / "home"
+    h.mkdir(mode=0o711)
+    old = os.umask(0o077)  # as the server runs
+    try:
+        (h / "token").write_text("server-token")
+        (h / "secret.key").write_text("fernet-key")
+        (h / "db.sqlite").write_text("rows")
+        for svc in ("mine", "other"):
+            app = h / "services" / "ws" / svc / "app"
+            app.mkdir(parents=True)
+            (app / "score.py").write_text(f"# {svc}'s entry script")
+        (h / "replicas" / "ws" / "mine").mkdir(parents=True)
+        yield h
+    finally:
+        os.umask(old)
+        shutil.rmtree(base)
+
+
+def test_an_entry_script_cannot_read_the_servers_token_or_another_service(home: Path) -> None:
+    mine = home / "services" / "ws" / "mine" / "app"
+    user, note = isolation.prepare(
+        "ws/mine", PYTHON, home, [mine, home / "replicas" / "ws" / "mine"], []
+    )
+    assert user is not None, note
+    assert user.name == isolation.user_name("ws/mine") and user.uid != 0
+    assert isolation.describe("ws/mine") == note
+    plan = json.dumps({"cgroups": [], "cpus": None, "user": [user.uid, user.gid]})
+    done = subprocess.run(
+        [PYTHON, "-I", "-c", LAUNCHER, plan, PYTHON, "-I", "-c", PROBE, str(home)],
+        cwd=mine, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    print(f"\n[campaign] entry script as {user.name}: {seen}")
+    assert seen["uid"] == user.uid
+    assert seen["own"].startswith("# mine")
+    for name in ("token", "secret", "db", "other"):
+        assert seen[name] == "PermissionError", (name, seen)
+    assert seen["listing"] == "PermissionError"  # the home can be traversed, not listed
+    # the server's files stay root's 0600
+    assert (home / "token").stat().st_mode & 0o077 == 0
+
+
+def test_a_second_service_gets_a_user_of_its_own(home: Path) -> None:
+    a, _ = isolation.prepare("ws/mine", PYTHON, home, [], [])
+    b, _ = isolation.prepare("ws/other", PYTHON, home, [], [])
+    assert a is not None and b is not None and a.uid != b.uid
+
+
+def test_an_interpreter_other_users_cannot_reach_keeps_the_servers_user(home: Path) -> None:
+    hidden = home / "services" / "python3"  # under a 0700 directory of root's
+    hidden.parent.chmod(0o700)
+    shutil.copy(PYTHON, hidden)
+    user, note = isolation.prepare("ws/mine", str(hidden), home, [], [])
+    assert user is None
+    assert "server's user" in note and "not traversable" in note
