@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from modelport.cli import service_observe as _observe
 from modelport.cli._options import (
     CommonOptions,
     OutputFormat,
@@ -164,6 +165,8 @@ def update(
     tag: TagOption = None,
     prop: PropertyOption = None,
     no_wait: NoWaitOption = False,
+    app_insights: _observe.AppInsightsOption = None,
+    collect_model_data: _observe.CollectOption = None,
 ) -> None:
     """Change models, code, environment or settings; new replicas are healthy before old ones go.
 
@@ -193,6 +196,7 @@ def update(
         tags=parse_pairs(tag, "--tag") or None,
         properties=parse_pairs(prop, "--property") or None,
         description=description,
+        **_observe.update_fields(app_insights, collect_model_data),
     )
     if no_wait:
         render(service.serialize(), opts)
@@ -315,9 +319,7 @@ def get_access_token(opts: CommonOptions, name: NameOption) -> None:
     )
 
 
-from modelport.cli import service_observe as _observe  # noqa: E402  (telemetry, data, metrics)
-
-_observe.register(app)
+_observe.register(app)  # service telemetry, data (docs/observe.md)
 
 from modelport.cli import kube_export as _kube_export  # noqa: E402  (export --format kubernetes)
 

@@ -1,16 +1,19 @@
-"""``modelport service telemetry``: what a running service reports (docs/observe.md).
+"""``modelport service telemetry|data``: what a running service reports (docs/observe.md).
 
 Registered on the ``service`` group by :func:`register`; each command is a thin skin over the SDK.
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from modelport.cli._options import CommonOptions, common_options
 from modelport.cli._output import render_items
+from modelport.errors import UserError
 from modelport.sdk.webservice import Webservice
 
 NameOption = Annotated[str, typer.Option("--name", "-n", help="Service name.")]
@@ -20,6 +23,32 @@ SinceOption = Annotated[
         "--since", help="Only what happened in this window (30s, 15m, 1h, 2d) or since an ISO time."
     ),
 ]
+
+AppInsightsOption = Annotated[
+    str | None,
+    typer.Option("--ai", "--enable-app-insights", metavar="true|false", show_default=False,
+                 help="Record requests, traces and exceptions (appInsightsEnabled; docs/observe.md)."),
+]  # fmt: skip
+CollectOption = Annotated[
+    str | None,
+    typer.Option("--collect-model-data", metavar="true|false", show_default=False,
+                 help="Store ModelDataCollector rows (dataCollection.storageEnabled; docs/observe.md)."),
+]  # fmt: skip
+
+
+def update_fields(app_insights: str | None, collect_model_data: str | None) -> dict[str, bool]:
+    """``--ai`` / ``--collect-model-data`` of ``service update`` as deployment-config fields."""
+    out: dict[str, bool] = {}
+    for flag, field, value in (("--ai", "enable_app_insights", app_insights),
+                               ("--collect-model-data", "collect_model_data", collect_model_data)):  # fmt: skip
+        if value is None:
+            continue
+        v = value.strip().lower()
+        if v not in ("true", "false"):
+            raise UserError(f"{flag}: {value!r} is not true or false")
+        out[field] = v == "true"
+    return out
+
 
 REQUEST_COLUMNS = ["time", "requestId", "method", "status", "durationMs", "replica", "models"]
 TEXT_COLUMNS = ["time", "kind", "requestId", "replica", "message"]
@@ -74,6 +103,62 @@ def telemetry(
     render_items(items, opts, columns=columns)
 
 
+def data(
+    opts: CommonOptions,
+    name: NameOption,
+    designation: Annotated[
+        str, typer.Option("--designation", help="inputs, predictions, labels, signals or general.")
+    ] = "inputs",
+    since: SinceOption = "1d",
+    model: Annotated[str | None, typer.Option("--model", help="Only this model's rows.")] = None,
+    join: Annotated[
+        str | None,
+        typer.Option(
+            "--join", help="Add another designation's columns by request id (predictions)."
+        ),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="csv (to stdout or --file), parquet (--file) or table."
+        ),
+    ] = "csv",
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Read the rows ModelDataCollector collected (deploy with collect_model_data: true).
+
+    Examples: `modelport service data -n digits-svc --designation inputs --since 1d --join predictions`
+    and `modelport service data -n digits-svc --format parquet --file inputs.parquet`
+    """
+    if fmt not in ("csv", "parquet", "table"):
+        raise UserError(f"--format: {fmt!r} is not one of csv, parquet, table")
+    service = Webservice(opts.workspace(), name)
+    if fmt == "csv":
+        text = service.get_model_data(designation=designation, since=since, model=model, join=join,
+                                      format="csv")  # fmt: skip
+        if file is None:
+            sys.stdout.write(text)
+        else:
+            file.write_text(text, encoding="utf-8")
+        return
+    table = service.get_model_data(designation=designation, since=since, model=model, join=join)
+    if fmt == "table":
+        items = [dict(zip(table["columns"], row, strict=False)) for row in table["rows"]]
+        render_items(items, opts, columns=table["columns"] or None)
+        return
+    if file is None:
+        raise UserError("--format parquet needs --file PATH")
+    try:
+        import pandas as pd
+
+        pd.DataFrame(table["rows"], columns=table["columns"] or None).to_parquet(file)
+    except ImportError as exc:
+        raise UserError(f"--format parquet needs pandas and pyarrow installed ({exc})") from None
+
+
 def register(app: typer.Typer) -> None:
     """Add the observe commands to the ``service`` group."""
     app.command("telemetry")(common_options(telemetry))
+    app.command("data")(common_options(data))

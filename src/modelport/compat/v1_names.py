@@ -42,6 +42,11 @@ NAMES: dict[str, dict[str, str]] = {
     "azureml.core.webservice.local": {"LocalWebservice": f"{_WS}:LocalWebservice"},
     "azureml.core.webservice.aci": {"AciWebservice": f"{_WS}:AciWebservice"},
     "azureml.core.webservice.aks": {"AksWebservice": f"{_WS}:AksWebservice"},
+    # v1's model data collection (azureml-monitoring), docs/observe.md
+    "azureml.monitoring": {"ModelDataCollector": "modelport.compat.monitoring:ModelDataCollector"},
+    "azureml.monitoring.modeldatacollector": {
+        "ModelDataCollector": "modelport.compat.monitoring:ModelDataCollector"
+    },
     # v1's exception module: driver code catches these around deploy/wait calls
     "azureml.exceptions": {
         "AzureMLException": "modelport.errors:ModelportError",

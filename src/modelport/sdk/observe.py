@@ -35,3 +35,35 @@ def get_telemetry(
         params["requestId"] = request_id
     answer = service._client.get(f"{service._path}/telemetry", params)
     return list(answer.get("value", []))
+
+
+def get_model_data(
+    service: Webservice,
+    designation: str = "inputs",
+    since: str | None = None,
+    model: str | None = None,
+    join: str | None = None,
+    format: str = "json",
+) -> Any:
+    """Rows ModelDataCollector collected (``collect_model_data=True``), oldest first.
+
+    ``join="predictions"`` adds the predictions of the same request (by correlation id) to each
+    input row. ``format="json"`` → ``{"columns": [...], "rows": [...]}``; ``"csv"`` → CSV text;
+    ``"dataframe"`` → a pandas DataFrame (pandas must be installed).
+    """
+    params: dict[str, Any] = {
+        "designation": designation,
+        "format": "csv" if format == "csv" else "json",
+    }
+    for key, value in (("since", since), ("model", model), ("join", join)):
+        if value:
+            params[key] = value
+    path = f"{service._path}/data"
+    if format == "csv":
+        return service._client.request("GET", path, params=params).text
+    table = service._client.get(path, params)
+    if format == "dataframe":
+        import pandas as pd
+
+        return pd.DataFrame(table["rows"], columns=table["columns"] or None)
+    return table

@@ -252,6 +252,12 @@ class Webservice(ServiceAuth):
 
         return get_telemetry(self, **filters)
 
+    def get_model_data(self, **options: Any) -> Any:
+        """Rows ModelDataCollector collected (see sdk/observe.py)."""
+        from modelport.sdk.observe import get_model_data
+
+        return get_model_data(self, **options)
+
     # -- scoring -----------------------------------------------------------------------------
 
     def run(self, input_data: Any) -> Any:

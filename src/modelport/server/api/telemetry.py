@@ -10,12 +10,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from modelport.errors import NotFound, UserError
 from modelport.server.api.deps import Ctx, WorkspaceName
 from modelport.server.context import ServerContext
-from modelport.server.observe import ingest
+from modelport.server.observe import ingest, modeldata
 from modelport.server.observe import records as telemetry_records
 from modelport.server.observe.runtime import runtime
 from modelport.server.observe.since import parse_since
@@ -55,6 +56,8 @@ def _store_batch(ctx: ServerContext, ws: str, name: str, batch: dict[str, Any]) 
     if rows:
         with ctx.store.write() as s:
             telemetry_store.add(s, rows)
+    if batch.get("data"):
+        modeldata.write_batch(ctx.artifacts.root, ws, name, batch["data"])
     rt.dropped[(ws, name, str(batch.get("replica", "")))] = int(batch.get("dropped") or 0)
     if rt.exporter is not None and rows:
         rt.exporter.export(ws, name, batch, records)
@@ -94,3 +97,41 @@ def read_telemetry(
         if (w, svc) == (ws, name)
     }
     return {"value": items, "droppedByReplica": dropped}
+
+
+@router.get("/workspaces/{ws}/services/{name}/data", response_model=None)
+def read_model_data(
+    ws: WorkspaceName,
+    name: str,
+    ctx: Ctx,
+    designation: Annotated[str, Query(max_length=255)] = "inputs",
+    since: Annotated[
+        str | None, Query(description="A duration back from now (1d) or an ISO time.")
+    ] = None,
+    model: Annotated[str | None, Query(max_length=255)] = None,
+    join: Annotated[
+        str | None, Query(description="Another designation joined by request id (predictions).")
+    ] = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> dict[str, Any] | Response:
+    """Rows ModelDataCollector collected (collect_model_data), oldest first, as JSON or CSV."""
+    start = parse_since(since)
+    with ctx.store.read() as s:
+        if service_records.find(s, ws, name) is None:
+            raise NotFound(f"service {name!r} not found in workspace {ws!r}")
+    try:
+        table = modeldata.read(ctx.artifacts.root, ws, name, designation, start, model)
+        if join:
+            other = modeldata.read(ctx.artifacts.root, ws, name, join, start, model)
+            table = modeldata.join(table, other, f"{join}.")
+    except ValueError as exc:  # a name that cannot be a path segment
+        raise UserError(str(exc)) from None
+    header, rows = table
+    if format == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([header, *rows] if header else [])
+        return Response(buf.getvalue(), media_type="text/csv")
+    return {"columns": header, "rows": rows}
