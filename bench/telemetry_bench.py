@@ -7,7 +7,12 @@ loaded machine slows both alike; the difference of the medians is the overhead. 
 reporter thread really encodes and POSTs every batch to a sink in another process (a stand-in
 for the workspace server answering 204), so its CPU and GIL share are in the figure too.
 
+``--instructions`` counts instructions instead (valgrind --tool=callgrind), immune to a loaded
+machine: the same N requests through App with telemetry off, then on with the reporter's work
+(encode, JSON, POST per batch of 500) done inline; the difference divided by N is the overhead.
+
 usage: python bench/telemetry_bench.py [-n 20000] [--rounds 7]
+       python bench/telemetry_bench.py --instructions [-n 3000]
 """
 
 from __future__ import annotations
@@ -40,13 +45,77 @@ s.serve_forever()
 """
 
 
+def _count(mode: str, n: int, port: int) -> None:
+    """Run under callgrind: n requests with telemetry ``mode`` (off|on), reporting inline."""
+    import asyncio
+
+    # run() always inline (a large budget): valgrind's slowness must not send calls to threads
+    app = make_app(False, 1000.0)
+    tel = Telemetry(Sink(f"http://127.0.0.1:{port}/ingest", "k", None, None), requests=True,
+                    data=False, capacity=100_000)  # fmt: skip
+    if mode == "on":
+        app.telemetry = tel
+    scope = {"type": "http", "method": "POST", "path": "/score", "query_string": b"",
+             "headers": [(b"content-type", b"application/json"), (b"content-length", b"27")],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 5001), "scheme": "http",
+             "http_version": "1.1"}  # fmt: skip
+    msg = {"type": "http.request", "body": b'{"data": [[0.0, 1.0, 2.0]]}', "more_body": False}
+
+    async def receive() -> dict[str, object]:
+        return msg
+
+    async def send(m: object) -> None:
+        return None
+
+    async def go() -> None:
+        for i in range(n):
+            await app(scope, receive, send)
+            if mode == "on" and i % 500 == 499:
+                tel.flush()
+        if mode == "on":
+            tel.flush()
+
+    asyncio.run(go())
+
+
+def instructions(n: int) -> None:
+    sink_proc = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)
+    try:
+        assert sink_proc.stdout is not None
+        port = sink_proc.stdout.readline().strip()
+        counts = {}
+        for mode, reqs in (("off", 0), ("off", n), ("on", 0), ("on", n)):
+            out = f"/tmp/telemetry-bench.callgrind.{mode}.{reqs}"
+            subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                            sys.executable, __file__, "--count", mode, "-n", str(reqs),
+                            "--port", port], check=True, capture_output=True)  # fmt: skip
+            with open(out) as f:
+                total = next(int(line.split()[1]) for line in f if line.startswith("summary:"))
+            counts[(mode, reqs)] = total
+        off = (counts[("off", n)] - counts[("off", 0)]) / n
+        on = (counts[("on", n)] - counts[("on", 0)]) / n
+        print(f"instructions per request: telemetry off {off:,.0f}, on {on:,.0f}: "
+              f"overhead {on - off:,.0f} instructions ({(on - off) / off:.1%}) per request, "
+              f"reporter's encode+JSON+POST included ({n} requests, startup subtracted)")  # fmt: skip
+    finally:
+        sink_proc.kill()
+        sink_proc.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("-n", type=int, default=20000, help="requests per round")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--instructions", action="store_true", help="count with callgrind")
+    ap.add_argument("--count", choices=("off", "on"), help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.count:
+        return _count(a.count, a.n, a.port)
+    if a.instructions:
+        return instructions(a.n)
     sink_proc = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)
     try:
         assert sink_proc.stdout is not None
