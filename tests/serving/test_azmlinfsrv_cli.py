@@ -149,6 +149,7 @@ def test_busy_port_is_refused_naming_the_process(tmp_path: Path) -> None:
 
 def test_separate_health_endpoint_with_the_original_variables(tmp_path: Path) -> None:
     write_script(tmp_path, SCRIPT)
+    (tmp_path / "config.json").write_text("[1, 2]")  # some other tool's config.json: not ours
     port, health = free_port(), free_port()
     served = serve(tmp_path, "--entry_script", "score.py", "--port", str(port),
                    env={"SEPERATE_HEALTH_ENDPOINT": "true", "HEALTH_PORT": str(health)})  # fmt: skip
@@ -156,5 +157,19 @@ def test_separate_health_endpoint_with_the_original_variables(tmp_path: Path) ->
         served.wait_ready(port=health)
         served.wait_ready()
         assert f"Liveness Probe: GET   127.0.0.1:{health}/" in served.log()
+        assert "config.json: expected a JSON object; ignored" in served.log()
     finally:
         served.stop()
+
+
+def test_broken_logging_json_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    write_script(tmp_path, SCRIPT)
+    (tmp_path / "logging.json").write_text(
+        '{"version": 1, "handlers": {"h": {"class": "no.Such"}}}'
+    )
+    out = subprocess.run(
+        [*CLI, "--entry_script", "score.py", "--port", str(free_port())],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: logging.json: ") and out.stderr.count("\n") == 1

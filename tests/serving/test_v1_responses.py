@@ -4,7 +4,8 @@ texts, 431 headers and swagger version; the v1 modules a scoring script imports.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -182,10 +183,8 @@ def run(data):
         served.stop()
 
 
-def deadline_poll(check: object, timeout: float = 10.0) -> None:
-    import time
-
+def deadline_poll(check: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.02)
+        time.sleep(0.02)  # poll interval, bounded by the deadline

@@ -86,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     from modelport.serving import logs
 
     logs.setup(settings.log_level, settings.access_log, settings.log_format)
-    logs.load_logging_json(settings.app_root, settings.entry_script)
+    try:
+        logs.load_logging_json(settings.app_root, settings.entry_script)
+    except (OSError, ValueError, TypeError, AttributeError, ImportError) as exc:
+        print(f"error: logging.json: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     for warning in settings.warnings:
         logs.log.warning("%s", warning)
     # what azmlinfsrv exports to the entry script

@@ -235,12 +235,16 @@ def resolve(cli: Mapping[str, Any], environ: Mapping[str, str] | None = None) ->
     warnings: list[str] = []
     values: dict[str, Any] = {s.name: cli[s.name] for s in SETTINGS if cli.get(s.name) is not None}
     _from_environment(env, values, warnings)
-    config_path = values.get("config_file") or azmlinfsrv.find_config_file(
-        values.get("entry_script"), values.get("app_root")
-    )
-    if config_path:
-        values["config_file"] = config_path
-        _from_config_file(config_path, values, warnings)
+    if values.get("config_file"):
+        _from_config_file(values["config_file"], values, warnings)
+    else:
+        found = azmlinfsrv.find_config_file(values.get("entry_script"), values.get("app_root"))
+        try:
+            if found:
+                _from_config_file(found, values, warnings)
+                values["config_file"] = found
+        except ValueError as exc:  # a config.json that was never meant for the server
+            warnings.append(f"{exc}; ignored")
     for s in SETTINGS:
         values.setdefault(s.name, s.default)
     azmlinfsrv.apply(values, cli, env, warnings)
