@@ -202,3 +202,27 @@ def test_stored_blobs_are_read_only(server: ServerProcess) -> None:
     assert c.put(f"{WS}/blobs/{sha(data)}", content=data).status_code == 201
     blob = _artifacts(server) / "blobs" / "sha256" / sha(data)[:2] / sha(data)[2:]
     assert blob.stat().st_mode & 0o222 == 0, oct(blob.stat().st_mode)
+
+
+def test_model_files_that_could_never_be_deployed_are_refused_at_registration(
+    server: ServerProcess,
+) -> None:
+    c = server.client()
+    data = b"weights"
+    assert c.put(f"{WS}/blobs/{sha(data)}", content=data).status_code in (200, 201)
+
+    def entry(path: str) -> dict[str, object]:
+        return {"path": path, "sha256": sha(data), "size": len(data)}
+
+    cases = {
+        "file and folder": [entry("m/a"), entry("m/a/b.bin")],
+        "long component": [entry("m/" + "x" * 256)],
+        "long multibyte component": [entry("m/" + "é" * 128)],  # 256 bytes in UTF-8
+    }
+    for what, files in cases.items():
+        r = c.post(f"{WS}/models", json={"name": "undeployable", "files": files})
+        assert r.status_code == 400, (what, r.text)
+        message = r.json()["message"]
+        assert str(server.home) not in message, message  # no server path in the answer
+    ok = c.post(f"{WS}/models", json={"name": "fine", "files": [entry("m/" + "x" * 255)]})
+    assert ok.status_code == 201, ok.text

@@ -25,7 +25,7 @@ from modelport.server.api.schemas import (
     ShortText,
 )
 from modelport.server.context import ServerContext
-from modelport.server.paths import check_relative_path
+from modelport.server.paths import check_relative_path, check_tree
 from modelport.server.store import models, paging, runs, workspaces
 from modelport.server.store.base import iso
 
@@ -171,6 +171,7 @@ def _checked_files(ctx: ServerContext, body: ModelCreate) -> tuple[list[dict[str
         if f.path in seen:
             raise UserError(f"file path {f.path!r} is listed twice")
         seen.add(f.path)
+    check_tree(list(seen))  # every file can be laid out on disk at once
     root = _root_of(files, body.modelRoot)
     for f in files:
         stored = ctx.artifacts.size(f.sha256)
@@ -192,6 +193,7 @@ def _from_run(
     found = runs.files_under(session, run, asset)
     parent = posixpath.dirname(asset)
     cut = len(parent) + 1 if parent else 0
+    check_tree([f["path"] for f in found])
     return [{**f, "path": f["path"][cut:]} for f in found], posixpath.basename(asset), run
 
 
