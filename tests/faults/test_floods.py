@@ -138,9 +138,16 @@ def test_workspace_server_refuses_a_request_head_over_1_mib_with_431(
     assert server.client().get("/workspaces").status_code == 200
 
 
-def test_replica_answers_400_to_a_query_nested_a_thousand_deep(tmp_path: Path) -> None:
-    served, _ = serve_limited(tmp_path, SCRIPT, 1024)
+def test_replica_answers_400_to_deep_nesting_and_421_to_a_foreign_host(tmp_path: Path) -> None:
+    served, health = serve_limited(tmp_path, SCRIPT, 1024, "--allowed-hosts", "127.0.0.1,localhost")
     try:
+        # DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own Host
+        r = httpx.post(f"{served.url}/score", json={"x": 1}, headers={"host": "evil.example"})
+        assert r.status_code == 421 and "Host" in r.json()["message"], r.text
+        ok = httpx.post(f"{served.url}/score", json={"x": 1}, headers={"host": "localhost:80"})
+        assert ok.status_code == 200, ok.text
+        probe = httpx.get(f"http://127.0.0.1:{health}/", headers={"host": "evil.example"})
+        assert probe.status_code == 200  # the private health port is not checked
         r = httpx.get(f"{served.url}/score", params={"data": "[" * 1000 + "]" * 1000}, timeout=10)
         assert r.status_code == 400, r.text
         assert "nested too deeply" in r.json()["message"]

@@ -208,11 +208,13 @@ class HttpProtocol(asyncio.Protocol):
         state: ServerState,
         loop: asyncio.AbstractEventLoop,
         pool: ConnectionPool | None = None,
+        allowed_hosts: frozenset[str] | None = None,
     ) -> None:
         self.app = app
         self.state = state
         self.loop = loop
         self.pool = pool
+        self.allowed_hosts = allowed_hosts  # --allowed-hosts: the Host header must name one
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self.parsing: _Cycle | None = None
@@ -439,11 +441,27 @@ class HttpProtocol(asyncio.Protocol):
             "client": self.client,
             "server": self.server,
         }
+        if self.allowed_hosts is not None and not self._host_allowed(cycle.headers):
+            self._refuse(421, "This service does not answer to that Host header (--allowed-hosts).")
+            return
         if self.active is None:
             self._start(cycle)
         else:  # pipelined: answered in order, and no more reading until this one is
             self.pipeline.append(cycle)
             self.pause_reading()
+
+    def _host_allowed(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """DNS rebinding: a page of another site, resolved to this address, names its own host."""
+        assert self.allowed_hosts is not None
+        for name, value in headers:
+            if name == b"host":
+                host = value.decode("latin-1").strip().lower()
+                if host.startswith("["):  # [v6]:port
+                    host = host[1 : host.find("]")]
+                elif host.count(":") == 1:
+                    host = host.split(":", 1)[0]
+                return host in self.allowed_hosts
+        return False  # HTTP/1.1 requires a Host header
 
     def on_body(self, body: bytes) -> None:
         cycle = self.parsing

@@ -131,6 +131,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Open connections per worker process (lowered to fit the open-file limit). At the cap the "
             "connection idle or stalled longest is closed to make room; when every one is busy the "
             "newcomer gets 503. The health port has a separate cap of 64.", "N"),
+    Setting("allowed_hosts", "--allowed-hosts", ("MODELPORT_ALLOWED_HOSTS",), str, None,
+            "Comma-separated host names (without ports) the Host header of a request must name; "
+            "others get 421. Protects a service without auth from DNS rebinding (a web page whose "
+            "name resolves to this address calling it from a visitor's browser). The health port "
+            "is not checked.", "HOSTS"),
     Setting("access_log", "--access-log", ("MODELPORT_ACCESS_LOG",), str, "off",
             "Access log: off, or json (one JSON object per request on stderr).", "off|json"),
     Setting("log_format", "--log-format", ("MODELPORT_LOG_FORMAT",), str, "modelport",

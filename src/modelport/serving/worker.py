@@ -29,6 +29,12 @@ from modelport.serving.swagger import SwaggerDocs
 HEALTH_CONNECTIONS = 64
 
 
+def allowed_hosts(text: str | None) -> frozenset[str] | None:
+    if not text:
+        return None
+    return frozenset(h.strip().lower().strip("[]") for h in text.split(",") if h.strip())
+
+
 def prepare_paths(settings: Any) -> tuple[str, str]:
     """Working directory, sys.path and AZUREML_* variables as the original sets them (spec 3.5, 8)."""
     app_root = os.path.abspath(settings.app_root or os.getcwd())
@@ -77,15 +83,19 @@ class Worker:
         self.health_server: asyncio.AbstractServer | None = None
         self.stop = asyncio.Event()
 
-    def _factory(self, app: App, pool: ConnectionPool) -> Callable[[], HttpProtocol]:
+    def _factory(
+        self, app: App, pool: ConnectionPool, hosts: frozenset[str] | None = None
+    ) -> Callable[[], HttpProtocol]:
         loop = asyncio.get_running_loop()
-        return lambda: HttpProtocol(app, self.server_state, loop, pool)
+        return lambda: HttpProtocol(app, self.server_state, loop, pool, hosts)
 
     async def serve(self, main_sock: socket.socket, health_sock: socket.socket | None) -> int:
         loop = asyncio.get_running_loop()
         ssl_ctx = tls_context(self.s.tls_cert, self.s.tls_key)
         main_factory = self._factory(
-            App(self.s, self.state, self.metrics, self.admission, self.auth), self.main_pool
+            App(self.s, self.state, self.metrics, self.admission, self.auth),
+            self.main_pool,
+            allowed_hosts(self.s.allowed_hosts),
         )
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
