@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterator
 from typing import Any
 
 from modelport.compat.aml_response import encode_chunk
+from modelport.serving.logs import REQUEST_ID
 
 log = logging.getLogger("modelport.serving")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -33,9 +34,13 @@ async def send_stream(
     await send({"type": "http.response.start", "status": status, "headers": headers})
     try:
         if isinstance(chunks, AsyncIterable):
-            done = await _send_async(send, chunks)
+            token = REQUEST_ID.set(request_id)
+            try:
+                done = await _send_async(send, chunks)
+            finally:
+                REQUEST_ID.reset(token)
         else:
-            done = await _send_sync(send, chunks)
+            done = await _send_sync(send, chunks, request_id)
     except Exception as exc:
         log.exception("%s,the streamed response's generator raised", request_id)
         raise StreamFailed(str(exc)) from exc
@@ -55,11 +60,21 @@ async def _part(send: Send, chunk: Any) -> bool:
     return True
 
 
-async def _send_sync(send: Send, chunks: Any) -> bool:
+def _next(iterator: Iterator[Any], request_id: str) -> Any:
+    """One chunk, produced with the request id set, so the generator's prints carry it."""
+    token = REQUEST_ID.set(request_id)
+    try:
+        return next(iterator, _END)
+    finally:
+        REQUEST_ID.reset(token)
+
+
+async def _send_sync(send: Send, chunks: Any, request_id: str) -> bool:
     loop = asyncio.get_running_loop()
     iterator = iter(chunks)
     while True:
-        chunk = await loop.run_in_executor(None, next, iterator, _END)
+        # the loop's default thread pool: min(32, CPUs + 4) generators advance at once
+        chunk = await loop.run_in_executor(None, _next, iterator, request_id)
         if chunk is _END:
             return True
         if not await _part(send, chunk):
