@@ -103,7 +103,7 @@ def test_tarball_is_reproducible(deploy_server: Any, digits_package: ModelPackag
 
     with tarfile.open(fileobj=io.BytesIO(first.content), mode="r:gz") as tar:
         members = tar.getmembers()
-    assert all(m.mtime == 0 and m.uid == 0 for m in members)
+    assert all(m.mtime == 0 and m.uid == 0 and m.mode in (0o644, 0o755) for m in members)
     assert "Dockerfile" in {m.name for m in members}
 
 

@@ -60,6 +60,9 @@ def image(ws: Workspace, digits: Model, tmp_path_factory: pytest.TempPathFactory
     )  # fmt: skip
     built_in = time.monotonic() - started
     size = image_size(tag)
+    du = _podman("--runtime", "runc", "run", "--rm", *RUN_FLAGS[2:], "--entrypoint", "du", tag,
+                 "-sb", "/opt/modelport", "/var/azureml-app", check=False).stdout.split()  # fmt: skip
+    print(f"\nadded: {du}; build log tail: {lines[-3:]}")
     print(
         f"\nimage {tag}: {size / 1e6:.0f} MB (base {image_size(base) / 1e6:.0f} MB), built in {built_in:.0f} s"
     )

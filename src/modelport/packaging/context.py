@@ -131,7 +131,7 @@ def read_manifest(context_dir: Path) -> dict[str, Any]:
 
 
 def write_tarball(context_dir: Path, out: Path) -> Path:
-    """``context_dir`` as a reproducible .tar.gz (sorted, owner 0, mtime 0); atomic."""
+    """``context_dir`` as a reproducible .tar.gz (sorted, owner 0, mtime 0, modes 644/755)."""
     tmp = out.with_name(out.name + ".partial")
     with open(tmp, "wb") as raw:
         gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
@@ -140,6 +140,8 @@ def write_tarball(context_dir: Path, out: Path) -> Path:
                 rel = path.relative_to(context_dir).as_posix()
                 info = tar.gettarinfo(str(path), arcname=rel)
                 info.uid = info.gid = 0
+                # modes independent of the server's umask: readable by the image's non-root user
+                info.mode = 0o755 if path.is_dir() or info.mode & 0o100 else 0o644
                 info.uname = info.gname = ""
                 info.mtime = 0
                 if path.is_file():

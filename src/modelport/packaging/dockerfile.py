@@ -90,6 +90,7 @@ COPY runtime/ {RUNTIME}/
 RUN site="$({VENV}/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")" \\
  && echo {RUNTIME} > "$site/_modelport_runtime.pth" \\
  && {VENV}/bin/python -m compileall -q {RUNTIME} \\
+ && chmod -R a+rX {PREFIX} \\
  && {VENV}/bin/python -c "import modelport.serving.worker"
 
 FROM ${{BASE_IMAGE}}
