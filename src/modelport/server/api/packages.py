@@ -14,7 +14,6 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from modelport.packaging import jobs
 from modelport.server.api.deps import Ctx, WorkspaceName
 from modelport.server.api.services import _check_blobs_fn
-from modelport.server.deploy.context import deploy_context
 
 router = APIRouter(tags=["packages"])
 PackageId = Annotated[str, Path(pattern=r"^[0-9]{14}-[0-9a-f]{8}$", description="Package id.")]
@@ -26,27 +25,27 @@ def create_package(
 ) -> JSONResponse:
     """Start creating a package from ``models`` + ``inferenceConfig`` (+ ``sourceSnapshot``,
     ``environment``) or from a deployed ``service``; poll it, then download ``location``."""
-    record = jobs.start(deploy_context(ctx), ws, body, _check_blobs_fn(ctx))
+    record = jobs.start(ctx.deploy, ws, body, _check_blobs_fn(ctx))
     return JSONResponse(record, status_code=202, headers={"Location": record["location"]})
 
 
 @router.get("/workspaces/{ws}/packages/{pid}")
 def get_package(ws: WorkspaceName, pid: PackageId, ctx: Ctx) -> dict[str, Any]:
-    return jobs.get(deploy_context(ctx), ws, pid)
+    return jobs.get(ctx.deploy, ws, pid)
 
 
 @router.get("/workspaces/{ws}/packages/{pid}/log", response_class=PlainTextResponse)
 def get_package_log(ws: WorkspaceName, pid: PackageId, ctx: Ctx) -> str:
-    return jobs.log_text(deploy_context(ctx), ws, pid)
+    return jobs.log_text(ctx.deploy, ws, pid)
 
 
 @router.get("/workspaces/{ws}/packages/{pid}/context", response_class=FileResponse)
 def get_package_context(ws: WorkspaceName, pid: PackageId, ctx: Ctx) -> FileResponse:
     """The build context as a .tar.gz (Dockerfile at its root)."""
-    path = jobs.tarball(deploy_context(ctx), ws, pid)
+    path = jobs.tarball(ctx.deploy, ws, pid)
     return FileResponse(path, media_type="application/gzip", filename=f"package-{pid}.tar.gz")
 
 
 @router.delete("/workspaces/{ws}/packages/{pid}", status_code=204)
 def delete_package(ws: WorkspaceName, pid: PackageId, ctx: Ctx) -> None:
-    jobs.delete(deploy_context(ctx), ws, pid)
+    jobs.delete(ctx.deploy, ws, pid)
