@@ -31,6 +31,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "browser: drives Debian's Chromium through Playwright (deselect: -m 'not browser')",
+    )
+
+
 class Studio:
     """The workspace server's app in-process: ``browser`` keeps cookies like a browser would."""
 

@@ -35,6 +35,7 @@ from tests.e2e.deploy_support import (
     wait_until,
 )
 
+pytestmark = pytest.mark.browser
 SERVICE = "digits-studio"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}

@@ -225,3 +225,19 @@ def test_keys_appear_only_when_revealed_with_the_csrf_token(studio: Studio) -> N
         headers={"X-CSRF-Token": token, "HX-Request": "true"},
     )
     assert keys["primaryKey"] in r.text and keys["secondaryKey"] in r.text
+
+
+def test_service_actions_show_the_apis_answer(studio: Studio) -> None:
+    client = studio.signed_in()
+    token = form_token(client.get("/w/default/services/form-svc").text)
+    path = "/w/default/services/form-svc/action"
+    r = client.post(path, data={"csrf": token, "action": "delete", "confirm_name": "nope"})
+    assert r.status_code == 400 and "to delete, type the service" in r.text
+    # no reconciler runs in-process: the deploy is still running, so the API refuses a change
+    update = {"csrf": token, "action": "update", "deployment_config": '{"numReplicas": 2}'}
+    r = client.post(path, data=update)
+    assert r.status_code == 409, r.text
+    r = client.post(path, data={**update, "deployment_config": "[1]"})
+    assert r.status_code == 400 and "JSON object" in r.text
+    r = client.post(path, data={"csrf": token, "action": "reload"})
+    assert r.status_code == 409

@@ -123,6 +123,9 @@ async def service_action(request: Request, ws: str, name: str, session: SignedIn
             answer = await api.post(f"{_api_path(ws, name)}/reload")
         elif action == "update":
             config = json_field(form, "deployment_config", "deploymentconfig") or {}
+            if "computeType" not in config:  # the API wants it; it cannot change on update
+                service = await api.get(_api_path(ws, name))
+                config["computeType"] = service["computeType"]
             answer = await api.patch(_api_path(ws, name), {"deploymentConfig": config})
         else:
             raise UserError(f"unknown action {action!r}")
