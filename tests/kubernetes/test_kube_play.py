@@ -27,22 +27,24 @@ import joblib
 import pytest
 import yaml
 
-from modelport import Model, Workspace
-from modelport.errors import UserError
 from modelport.server.deploy.auth import AuthSettings
 from modelport.targets.kubernetes.manifests import KubeService, render, to_dicts
 from modelport.webservice import AksWebservice
 from tests.e2e import sdk_deploy_support as fixtures
 from tests.e2e.deploy_support import digits_model, digits_rows
-from tests.e2e.sdk_deploy_support import digits_config
-from tests.packaging.support import ensure_debian_base, podman_missing
+from tests.packaging import test_package_image as package_tests
+from tests.packaging.support import podman_missing
 
 deploy_server = fixtures.deploy_server
 digits = fixtures.digits
 ws = fixtures.ws
+image = package_tests.image  # the digits package image, built as the packaging tests build it
 
 _missing = podman_missing()
-pytestmark = pytest.mark.skipif(_missing is not None, reason=f"needs podman: {_missing}")
+pytestmark = [
+    pytest.mark.skipif(_missing is not None, reason=f"needs podman: {_missing}"),
+    pytest.mark.timeout(900),  # the image build alone can take minutes on a loaded machine
+]
 KEY = "k8s-test-key"
 
 
@@ -57,27 +59,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def image(ws: Workspace, digits: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    base = ensure_debian_base()
-    label = uuid.uuid4().hex[:8]
-    pkg = Model.package(
-        ws, [digits], digits_config(tmp_path_factory.mktemp("src")), generate_dockerfile=True,
-        image_name="mp-k8s-digits", image_label=label,
-    )  # fmt: skip
-    pkg.wait_for_creation(timeout=300)
-    lines: list[str] = []
-    try:
-        tag = pkg.build(
-            f"localhost/mp-k8s-digits:{label}", base_image=base,
-            context_dir=tmp_path_factory.mktemp("pkg") / "ctx", log=lines.append,
-        )  # fmt: skip
-    except UserError as exc:
-        pytest.fail(f"{exc}\n" + "\n".join(lines[-40:]))
-    yield tag
-    _podman("rmi", "-f", tag, check=False)
 
 
 def _manifests(image: str, name: str) -> list[dict[str, Any]]:

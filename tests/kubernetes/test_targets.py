@@ -207,3 +207,23 @@ def test_dry_run_cli_prints_yaml_and_notes(
     assert "computeType is AKS or kubernetes" in assert_one_line_error(refused)
     named = _dry_run(workspace_server, ws, dc, "--ct", "nope")  # v1's --compute-target
     assert "compute target 'nope' not found" in assert_one_line_error(named)
+
+
+def test_deploying_aks_without_an_attached_cluster_says_what_to_attach(
+    ws: Workspace, workspace_server: ServerProcess
+) -> None:
+    def create(config: dict[str, object]) -> httpx.Response:
+        return httpx.post(
+            f"{workspace_server.url}/api/v1/workspaces/{ws.name}/services",
+            json={"name": "aks-svc", "models": [], "deploymentConfig": config},
+            headers={"Authorization": f"Bearer {workspace_server.token}"},
+        )
+
+    answer = create({"computeType": "AKS"})
+    assert answer.status_code == 400
+    message = answer.json()["message"]
+    assert "has none attached" in message
+    assert "modelport target attach kubernetes -n NAME --kubeconfig FILE" in message
+    named = create({"computeType": "kubernetes", "computeTargetName": "edge", "numReplicas": 1})
+    assert named.status_code == 400
+    assert "computeTargetName: compute target 'edge' not found" in named.json()["message"]

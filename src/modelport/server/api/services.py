@@ -23,7 +23,7 @@ from modelport.server.api.service_schemas import (
 )
 from modelport.server.deploy import auth, records, revision_plan, views
 from modelport.server.deploy.models import resolve
-from modelport.server.store import paging, workspaces
+from modelport.server.store import paging, targets, workspaces
 from modelport.server.store import services as service_store
 from modelport.server.store.services import RELOAD, UPDATE, Service
 from modelport.specs import validate_service_name
@@ -59,6 +59,7 @@ def create_service(ws: WorkspaceName, request: ServiceCreate, ctx: Ctx) -> JSONR
     port = config.values().get("port")
     with ctx.store.read() as session:
         workspaces.get(session, ws)
+        targets.check_deployable(session, ws, config)  # AKS/kubernetes: a cluster attached
         models = resolve(session, ws, _model_refs(body.get("models")))
     plan = revision_plan.plan_revision(
         models, ic, files, body.get("environment"), _registered(deploy, ws)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from modelport.server.deploy import auth
 from modelport.server.deploy.crypto import SecretBox
 from modelport.server.deploy.driver import DriverAdapter
+from modelport.server.deploy.kube_adapter import KubernetesRouting
 
 if TYPE_CHECKING:
     from modelport.server.context import ServerContext
@@ -58,7 +59,7 @@ class DeployContext:
         return cls(
             server=server,
             box=SecretBox.for_home(home),
-            driver=DriverAdapter(home / "replicas"),
+            driver=KubernetesRouting(home / "replicas", server),  # AKS/kubernetes: clusters
             services_root=home / "services",
             env_cache=server.settings.env_cache_dir,
             settings=DeploySettings(

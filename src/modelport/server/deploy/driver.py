@@ -50,7 +50,9 @@ class ReplicaPlan:
 
     @property
     def replicas(self) -> int:
-        return int(self.deployment_config.num_replicas)
+        config = self.deployment_config
+        # an autoscaled AKS/kubernetes config has no numReplicas: its autoscaler's floor
+        return int(config.num_replicas or getattr(config, "autoscale_min_replicas", 1))
 
     @property
     def initial_delay(self) -> float:

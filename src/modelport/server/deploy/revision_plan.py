@@ -11,7 +11,15 @@ from modelport.environments.spec import EnvironmentSpec, from_azure_json, to_azu
 from modelport.errors import UserError
 from modelport.server.deploy import nocode
 from modelport.server.deploy.models import ModelInfo
-from modelport.specs import ACI, LOCAL, ConfigError, DeploymentConfig, parse_deployment_config
+from modelport.specs import (
+    ACI,
+    AKS,
+    KUBERNETES,
+    LOCAL,
+    ConfigError,
+    DeploymentConfig,
+    parse_deployment_config,
+)
 from modelport.specs.errors import unknown_key_message
 from modelport.specs.inference import KEYS as INFERENCE_KEYS
 
@@ -23,7 +31,7 @@ UPDATE_KEYS = (
     "models", "inferenceConfig", "environment", "sourceSnapshot", "deploymentConfig", "tags",
     "properties", "description",
 )  # fmt: skip
-SUPPORTED_COMPUTE = (LOCAL, ACI)
+SUPPORTED_COMPUTE = (LOCAL, ACI, AKS, KUBERNETES)  # the last two: an attached cluster
 DEFAULT_ENVIRONMENT = "AzureML-Minimal"
 CURATED_FOR = {
     nocode.SCIKITLEARN: "AzureML-sklearn-0.24.1-ubuntu18.04-py37-cpu-inference",

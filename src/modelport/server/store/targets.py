@@ -212,3 +212,18 @@ def document(row: ComputeTarget, workspace: str) -> dict[str, Any]:
         "provisioningState": "Succeeded",
         "createdTime": iso(row.created_time),
     }
+
+
+def check_deployable(session: Session, workspace: str, config: Any) -> None:
+    """At create time: an AKS/kubernetes service needs its cluster attached (400 naming how)."""
+    if getattr(config, "compute_type", None) not in ("AKS", KUBERNETES):
+        return
+    try:
+        for_deployment(session, workspace, config.compute_target_name)
+    except NotFound as exc:
+        raise UserError(f"computeTargetName: {exc}; see `modelport target list`") from None
+    if config.ssl_enabled:
+        raise UserError(
+            "sslEnabled is not applied by the kubernetes target: terminate TLS at an Ingress in "
+            "front of the Service (docs/kubernetes.md) and deploy with sslEnabled false"
+        )
