@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,29 @@ def test_unknown_package(deploy_server: Any, ws: Workspace) -> None:
     with pytest.raises(NotFound):
         ModelPackage(ws, {"id": "20260101000000-0000abcd", "state": "Running", "imageName": "x",
                           "imageLabel": "y", "location": ""}).refresh()  # fmt: skip
+
+
+def test_inference_config_base_image_is_honoured(deploy_server: Any, digits: Model) -> None:
+    """v1's ``baseImage`` becomes the Dockerfile's default BASE_IMAGE; the request's wins over it."""
+    from tests.e2e.deploy_support import DIGITS_SCORE, MINIMAL, snapshot
+
+    client = deploy_server.client()
+    body = {
+        "models": ["digits:1"],
+        "inferenceConfig": {"entryScript": "score.py", "baseImage": "example.org/py:3.11"},
+        "sourceSnapshot": snapshot(client, {"score.py": DIGITS_SCORE}),
+        "environment": MINIMAL,
+    }
+    for extra, expected in (
+        ({}, "example.org/py:3.11"),
+        ({"baseImage": "other/py:3.11"}, "other/py:3.11"),
+    ):
+        answer = client.post("/workspaces/default/packages", json={**body, **extra})
+        assert answer.status_code == 202, answer.text
+        url = f"/workspaces/default/packages/{answer.json()['id']}"
+        deadline = time.monotonic() + 240
+        while (record := client.get(url).json())["state"] == "Running":
+            assert time.monotonic() < deadline, "package not created in 240 s"
+            time.sleep(0.2)
+        assert record["state"] == "Succeeded", record
+        assert record["baseImage"] == expected
