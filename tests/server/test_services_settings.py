@@ -64,3 +64,13 @@ def test_the_server_refuses_to_start_with_a_malformed_settings_file(tmp_path: Pa
     assert result.returncode != 0
     assert f"the settings file {tmp_path / 'deploy.json'} is not valid JSON" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_prebuild_environments_takes_curated_names_only(tmp_path: Path) -> None:
+    s = resolve(
+        {"home": str(tmp_path), "prebuild_environments": "AzureML-Minimal, azureml-minimal"}
+    )
+    assert s.prebuild_environments == ("AzureML-Minimal", "azureml-minimal")
+    assert resolve({"home": str(tmp_path)}).prebuild_environments is None
+    with pytest.raises(ModelportError, match="--prebuild-environments .*not curated: my-env"):
+        resolve({"home": str(tmp_path), "prebuild_environments": "my-env"})

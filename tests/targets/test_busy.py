@@ -52,7 +52,9 @@ def test_long_run_is_busy_not_hung_and_one_over_its_timeout_is_killed_with_its_r
     driver: LocalDriver, app_dir: Path
 ) -> None:
     (app_dir / "busy.py").write_text(BUSY_SCRIPT)
-    env = {"MODELPORT_DRAIN_GRACE": "0.5", "MODELPORT_GRACEFUL_TIMEOUT": "3"}
+    # a generous inline budget: on a loaded host 2 ms calls would keep run() on threads
+    env = {"MODELPORT_DRAIN_GRACE": "0.5", "MODELPORT_GRACEFUL_TIMEOUT": "3",
+           "MODELPORT_INLINE_RUN_BUDGET_MS": "200"}  # fmt: skip
     slow = make_spec(app_dir, "busy.py", service="ws/slow", liveness=QUICK_PROBE,
                      env={**env, "MODELPORT_SCORING_TIMEOUT_MS": "60000"})  # fmt: skip
     stuck = make_spec(app_dir, "busy.py", service="ws/stuck", liveness=QUICK_PROBE,

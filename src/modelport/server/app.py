@@ -31,6 +31,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         reconciler.start()  # before the first request
+        if ctx.settings.prebuild_environments:
+            ctx.deploy.prebuild(ctx.settings.prebuild_environments)
         try:
             yield
         finally:

@@ -34,6 +34,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _curated_names(text: str) -> tuple[str, ...]:
+    from modelport.environments.curated import curated_names, is_curated
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if not is_curated(n)]
+    if unknown:
+        raise ValueError(
+            f"not curated: {', '.join(unknown)}; curated: {', '.join(curated_names())}"
+        )
+    return names
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -140,6 +152,15 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_float,
         "schedulingTimeoutSeconds",
     ),
+    Setting(
+        "prebuild_environments",
+        "--prebuild-environments",
+        "MODELPORT_PREBUILD_ENVIRONMENTS",
+        None,
+        "Curated environments (comma-separated) to build in the background at start, so their "
+        "first deploy finds them ready.",
+        _curated_names,
+    ),
 )
 
 
@@ -158,6 +179,7 @@ class ServerSettings:
     env_cache: Path | None = None
     startup_timeout: float = 180.0
     scheduling_timeout: float = 300.0
+    prebuild_environments: tuple[str, ...] | None = None
 
     @property
     def scheme(self) -> str:

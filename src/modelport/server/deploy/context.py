@@ -5,6 +5,7 @@ Built once, where the server is assembled (``server/app.py``), and handed to wha
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from modelport.server.store.services import Service
 
 LOG_FILE = "deploy.log"
+_log = logging.getLogger("modelport.deploy")
 
 
 def _nothing() -> None:
@@ -66,6 +68,23 @@ class DeployContext:
                 server.settings.startup_timeout, server.settings.scheduling_timeout
             ),
         )
+
+    def prebuild(self, names: tuple[str, ...]) -> threading.Thread:
+        """Build curated environments in the background (setting ``prebuild_environments``)."""
+
+        def build() -> None:
+            from modelport.environments.build import ensure_built
+            from modelport.environments.curated import get_curated
+
+            for name in names:
+                try:
+                    ensure_built(get_curated(name), self.env_cache, _log.info)
+                except Exception:  # the deploy that needs it builds it again, with its log
+                    _log.exception("prebuilding the environment %s failed", name)
+
+        thread = threading.Thread(target=build, name="modelport-prebuild", daemon=True)
+        thread.start()
+        return thread
 
     # -- paths ---------------------------------------------------------------------------------
     def service_dir(self, workspace: str, name: str) -> Path:
@@ -130,8 +149,3 @@ class DeployContext:
         if is_curated(name):
             return to_azure_json(get_curated(name, None if version is None else str(version)))
         return dict(env_store.azure_json_for(self.server, name, version, workspace=workspace))
-
-
-def deploy_context(server: ServerContext) -> DeployContext:
-    """The DeployContext that ``server/app.py`` built for this server."""
-    return server.deploy

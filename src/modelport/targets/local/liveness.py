@@ -47,10 +47,7 @@ def on_probe(rev: Revision, r: Replica, status: int | None, now: float) -> None:
     if r.live_failures >= live.failure_threshold:
         reason = (f"liveness probe failed {r.live_failures} times (no answer within "
                   f"{live.timeout_seconds:g} s) and it is not inside run()")  # fmt: skip
-        log.warning("%s rev %d replica %d: %s; killing pid %s", rev.spec.service,
-                    rev.spec.revision, r.index, reason, r.pid)  # fmt: skip
-        r.killed_by_probe = True
-        r.kill(reason)
+        _kill(rev, r, reason)
 
 
 def _busy_in_run(rev: Revision, r: Replica) -> bool:
@@ -72,8 +69,12 @@ def _busy_in_run(rev: Revision, r: Replica) -> bool:
         return True
     reason = (f"run() has been running for {running:.0f} s, over the scoring timeout "
               f"({board.timeout:g} s), and the replica does not answer")  # fmt: skip
-    log.warning("%s rev %d replica %d: %s; killing pid %s", rev.spec.service,
-                rev.spec.revision, r.index, reason, r.pid)  # fmt: skip
+    _kill(rev, r, reason)
+    return True
+
+
+def _kill(rev: Revision, r: Replica, reason: str) -> None:
+    log.warning("%s rev %d replica %d: %s; killing pid %s", rev.spec.service, rev.spec.revision,
+                r.index, reason, r.pid)  # fmt: skip
     r.killed_by_probe = True
     r.kill(reason)
-    return True
