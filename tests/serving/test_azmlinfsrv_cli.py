@@ -134,7 +134,8 @@ def test_busy_port_is_refused_naming_the_process(tmp_path: Path) -> None:
         )  # fmt: skip
         assert second.returncode == 5, second.stderr
         assert (
-            f"port {port} on 127.0.0.1 is already in use by pid {first.proc.pid}" in second.stderr
+            f"cannot listen on 127.0.0.1:{port}: Address already in use, by pid {first.proc.pid}"
+            in second.stderr
         )
         # asking to share does not join a server that did not ask
         joined = subprocess.run(

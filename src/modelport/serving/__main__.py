@@ -66,11 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _busy_port_message(host: str, port: int) -> str:
     owner = port_owner(port)
-    who = f" by {owner}" if owner else ""
+    who = f", by {owner}" if owner else ""
+    # the OS's wording stays in the line: the local driver reads it to report PortInUse
     return (
-        f"error: port {port} on {host} is already in use{who}. Stop that server or choose another "
-        "--port; to spread one service over several processes use --workers N (or --share-port "
-        "on each)."
+        f"error: cannot listen on {host}:{port}: Address already in use{who}. Stop that server or "
+        "choose another --port; to spread one service over several processes use --workers N (or "
+        "--share-port on each)."
     )
 
 
