@@ -241,3 +241,18 @@ def test_service_actions_show_the_apis_answer(studio: Studio) -> None:
     assert r.status_code == 400 and "JSON object" in r.text
     r = client.post(path, data={"csrf": token, "action": "reload"})
     assert r.status_code == 409
+
+
+def test_sign_in_guesses_meet_the_apis_failed_authentication_limit(studio: Studio) -> None:
+    """Kept last in this module: it blocks the test client's address for a minute."""
+    client = studio.browser()
+    token = form_token(client.get("/signin").text)
+    answers = [
+        client.post("/signin", data={"csrf": token, "token": f"guess-{i}"}) for i in range(11)
+    ]
+    statuses = [a.status_code for a in answers]  # earlier tests made one wrong guess too
+    assert statuses[0] == 401 and set(statuses) == {401, 429} and statuses[-1] == 429
+    assert "Retry-After" in answers[10].headers
+    assert "too many failed authentication attempts" in answers[10].text
+    # as for the API, the address is blocked for everything without the right bearer token
+    assert client.get("/signin").status_code == 429

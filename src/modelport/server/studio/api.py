@@ -18,13 +18,18 @@ from modelport.server.context import ServerContext
 
 
 class Api:
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, token: str | None = None) -> None:
+        """``token``: another credential to present (sign-in checks the one a user typed)."""
         ctx: ServerContext = request.app.state.ctx
+        # The browser's address, so the API's failed-authentication limit counts per client.
+        client = (request.client.host, request.client.port) if request.client else ("?", 0)
         self._client = httpx.AsyncClient(
             # an unexpected API failure is its logged 500 answer here, not an exception
-            transport=httpx.ASGITransport(app=request.app, raise_app_exceptions=False),
+            transport=httpx.ASGITransport(
+                app=request.app, raise_app_exceptions=False, client=client
+            ),
             base_url=f"http://studio.internal{PREFIX}",
-            headers={"Authorization": f"Bearer {ctx.token}"},
+            headers={"Authorization": f"Bearer {token or ctx.token}"},
             timeout=60.0,
         )
 

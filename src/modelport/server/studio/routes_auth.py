@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from modelport.server.context import ServerContext
+from modelport.errors import AuthenticationError, ModelportError
 from modelport.server.studio import auth, render, signing
 from modelport.server.studio.api import Api
 from modelport.server.studio.auth import SignedIn
@@ -54,10 +52,17 @@ async def signin(request: Request) -> Response:
     # The form carries a signed token of its own: a sign-in cannot be forged from another site.
     if signing.verify(auth.studio_key(request), "signin-form", form.get(auth.CSRF_FIELD)) is None:
         return _form(request, next_path, "The form expired: please sign in again.", 403)
-    ctx: ServerContext = request.app.state.ctx
     given = form.get("token", "").strip()
-    if not given or not hmac.compare_digest(given.encode(), ctx.token.encode()):
-        return _form(request, next_path, "Wrong workspace token.", 401)
+    if not given:
+        return _form(request, next_path, "Paste the workspace token.", 401)
+    # The API itself checks the token: its failed-authentication limit (429) covers sign-in too.
+    async with Api(request, token=given) as api:
+        try:
+            await api.get("/workspaces", limit=1)
+        except AuthenticationError:
+            return _form(request, next_path, "Wrong workspace token.", 401)
+        except ModelportError as exc:
+            return _form(request, next_path, exc.message, exc.status_code)
     return _signed_in(request, next_path)
 
 
