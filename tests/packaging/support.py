@@ -13,7 +13,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 BASE_IMAGE = "localhost/debian-python:bookworm"
@@ -65,3 +66,23 @@ def ensure_debian_base() -> str:
                            capture_output=True)  # fmt: skip
             tar.wait()
         return BASE_IMAGE
+
+
+def wait_healthy(url: str, timeout: float, stopped: Callable[[], str | None]) -> None:
+    """Poll ``GET url/`` until 200; ``stopped()`` returns why the container is gone (fail at once)."""
+    import httpx
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + "/", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        reason = stopped()
+        if reason is not None:
+            pytest.fail(f"the container stopped: {reason}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{url} did not answer GET / within {timeout:.0f} s")
+        time.sleep(0.2)  # poll interval, bounded by the deadline

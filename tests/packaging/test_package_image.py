@@ -23,7 +23,7 @@ from modelport.packaging.build import image_size
 from tests.e2e import sdk_deploy_support as fixtures
 from tests.e2e.deploy_support import digits_model, digits_rows
 from tests.e2e.sdk_deploy_support import digits_config
-from tests.packaging.support import RUN_FLAGS, ensure_debian_base, podman_missing
+from tests.packaging.support import RUN_FLAGS, ensure_debian_base, podman_missing, wait_healthy
 
 deploy_server = fixtures.deploy_server
 digits = fixtures.digits
@@ -76,23 +76,16 @@ def container(image: str) -> Iterator[str]:
     _podman("--runtime", "runc", "run", "-d", *RUN_FLAGS[2:], "-e", f"MODELPORT_PORT={port}",
             "--name", name, image)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+
+    def stopped() -> str | None:
+        state = _podman("inspect", "--format", "{{.State.Status}}", name, check=False)
+        if state.returncode == 0 and state.stdout.strip() in ("running", "created"):
+            return None
+        logs = _podman("logs", name, check=False)
+        return logs.stdout[-2000:] + logs.stderr[-2000:]
+
     try:
-        while True:
-            try:
-                if httpx.get(url + "/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            state = _podman("inspect", "--format", "{{.State.Status}}", name, check=False)
-            if state.returncode != 0 or state.stdout.strip() not in ("running", "created"):
-                logs = _podman("logs", name, check=False)
-                pytest.fail(f"container stopped: {logs.stdout[-2000:]}{logs.stderr[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    "not Healthy in 90 s: " + _podman("logs", name, check=False).stderr[-2000:]
-                )
-            time.sleep(0.2)
+        wait_healthy(url, 90, stopped)
         yield url
     finally:
         _podman("rm", "-f", "-t", "5", name, check=False)

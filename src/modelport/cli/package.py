@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,6 +33,9 @@ from modelport.cli.deploy import (
     model_list,
 )
 from modelport.errors import UserError
+
+if TYPE_CHECKING:
+    from modelport.sdk.package import ModelPackage
 
 EXAMPLE = """Examples:
 
@@ -205,7 +208,7 @@ def _status(console: Console, message: str) -> Any:
 
 
 def _build(
-    console: Console, pkg: Any, context_dir: Path, base_image: str | None, builder: str | None,
+    console: Console, pkg: ModelPackage, context_dir: Path, base_image: str | None, builder: str | None,
     wheels: bool,
 ) -> str:  # fmt: skip
     from modelport.packaging.build import build_image, find_builder
