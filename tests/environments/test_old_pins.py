@@ -4,10 +4,12 @@ Real uv resolutions against the package index (no environment is installed)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from packaging.version import Version
 
-from modelport.environments import pins
+from modelport.environments import EnvironmentSpec, ensure_built, pins
 from modelport.environments.interpreters import current
 from modelport.environments.lock import EnvironmentBuildError, Requirements, compile_lock
 from modelport.environments.runtime import serving_requirements
@@ -52,3 +54,23 @@ def test_relaxing_uses_the_nearest_versions_and_logs_each_change() -> None:
 def test_relax_is_opt_in() -> None:
     assert not pins.relax_requested({})
     assert pins.relax_requested({"MODELPORT_RELAX_PINS": "true"})
+
+
+def test_a_v1_conda_environment_fails_once_naming_every_old_pin(tmp_path: Path) -> None:
+    # the shape of a real v1 scoring environment: python 3.7, conda and pip pins, azureml-defaults
+    spec = EnvironmentSpec(
+        name="v1-scoring",
+        python_version="3.7",
+        conda_packages=("numpy=1.19.5",),
+        pip_packages=("azureml-defaults==1.6.*", "scikit-learn==0.24.1", "joblib==1.2.0"),
+    )
+    lines: list[str] = []
+    with pytest.raises(EnvironmentBuildError) as err:
+        ensure_built(spec, tmp_path, lines.append)
+    message = str(err.value)
+    assert "2 pinned package(s) cannot install" in message
+    assert "numpy==1.19.5 (nearest that installs: " in message
+    assert "scikit-learn==0.24.1 (nearest that installs: " in message
+    log = "\n".join(lines)
+    assert "pins python=3.7, which is not available here" in log
+    assert "azureml-defaults==1.6.*: satisfied by modelport's azureml compatibility layer" in log
