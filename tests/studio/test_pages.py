@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from modelport.server.studio import charts, signing
+import pytest
+
+from modelport.errors import UserError
+from modelport.server.studio import charts, console, render, signing
 from modelport.server.studio.routes_deploy import default_service_name
 from tests.studio.conftest import Studio, form_token
 
@@ -241,6 +245,36 @@ def test_service_actions_show_the_apis_answer(studio: Studio) -> None:
     assert r.status_code == 400 and "JSON object" in r.text
     r = client.post(path, data={"csrf": token, "action": "reload"})
     assert r.status_code == 409
+
+
+def test_console_reads_swagger_examples_and_header_lines() -> None:
+    doc2 = {"definitions": {"ServiceInput": {"type": "object", "example": {"data": [[1, 2]]}}}}
+    doc3 = {"components": {"schemas": {"ServiceInput": {"example": {"a": 1}}}}}
+    assert json.loads(console.example_from(doc2) or "") == {"data": [[1, 2]]}
+    assert json.loads(console.example_from(doc3) or "") == {"a": 1}
+    assert console.example_from({"definitions": {"ServiceInput": {}}}) is None
+    assert console.example_from([]) is None
+    assert console.parse_headers("X-Ms-Foo: 1\n\nAccept: text/plain") == {
+        "X-Ms-Foo": "1",
+        "Accept": "text/plain",
+    }
+    with pytest.raises(UserError, match="Name: value"):
+        console.parse_headers("no colon here")
+
+
+def test_a_failed_deployment_shows_its_typed_cause_and_log_tail() -> None:
+    op = {
+        "id": "op-1", "kind": "Deploy", "state": "Failed", "targetRevision": 1, "step": None,
+        "error": {"code": "EntryScriptInitFailed", "message": "init() raised ValueError",
+                  "details": ["Traceback (most recent call last):", "ValueError: bad model"]},
+    }  # fmt: skip
+    service = {"name": "broken", "state": "Failed", "error": op["error"], "replicas": []}
+    html = render.env.get_template("service_status.html").render(
+        ws="default", service=service, op=op, following=False, tail="last log line"
+    )
+    assert 'data-state="Failed"' in html and "EntryScriptInitFailed" in html
+    assert "ValueError: bad model" in html and "last log line" in html
+    assert "hx-trigger" not in html  # a finished operation is not polled any more
 
 
 def test_sign_in_guesses_meet_the_apis_failed_authentication_limit(studio: Studio) -> None:

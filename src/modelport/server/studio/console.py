@@ -92,6 +92,13 @@ async def swagger_example(service: dict[str, Any]) -> str | None:
             doc = (await client.get(uri)).json()
     except (httpx.HTTPError, ValueError):
         return None
+    return example_from(doc)
+
+
+def example_from(doc: Any) -> str | None:
+    """``ServiceInput``'s example of a swagger 2 or OpenAPI 3 document, as indented JSON."""
+    if not isinstance(doc, dict):
+        return None
     schemas = doc.get("definitions") or (doc.get("components") or {}).get("schemas") or {}
     example = (schemas.get("ServiceInput") or {}).get("example")
     return json.dumps(example, indent=2) if example is not None else None
