@@ -6,7 +6,11 @@ wall time and the median CPU time (user+sys of the process, from ``wait4``: far 
 than wall time on a shared machine). The target (issue 9): ``model list`` <= 0.3 s wall on an
 idle machine.
 
-    .venv/bin/python bench/cli_bench.py [--runs 15]
+``--compare SRC`` runs every command alternately with another source tree first on the path
+(e.g. an older commit: ``git archive <commit> src | tar -x -C /tmp/old``) and prints the ratio,
+a comparison that holds on a loaded machine where absolute figures do not.
+
+    .venv/bin/python bench/cli_bench.py [--runs 15] [--compare /tmp/old/src]
 """
 
 from __future__ import annotations
@@ -32,24 +36,28 @@ def run_once(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(args)} failed: {proc.stderr.read().decode() if proc.stderr else ''}"
-        )
-    if proc.stderr:
-        proc.stderr.close()
+    assert proc.stderr is not None
+    errors = proc.stderr.read().decode()
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(args)} failed: {errors}")
     return wall, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--compare", type=Path, help="another src/ to time alternately")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="modelport-cli-bench-"))
     env = {**os.environ, "MODELPORT_HOME": str(home)}
     env.pop("MODELPORT_URL", None)
+    # as installed for a user: bytecode is written once, not compiled from source on every call
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    variants = {"now": env}
+    if args.compare:
+        variants["compare"] = {**env, "PYTHONPATH": str(args.compare.resolve())}
     small = home / "small.pkl"
     small.write_bytes(os.urandom(2048))
     commands = {
@@ -62,16 +70,24 @@ def main() -> int:
     }
     try:
         subprocess.run([*CLI, "server", "start", "-o", "none"], env=env, check=True)
-        run_once(commands["model register (2 KB)"], env)  # `model show` needs one
-        print(f"{'command':<24} {'wall p50':>9} {'cpu p50':>9} {'cpu min':>9}   (runs={args.runs})")
+        for variant in variants.values():  # `model show` needs one; warms the bytecode caches
+            run_once(commands["model register (2 KB)"], variant)
+        print(f"runs={args.runs}; median wall / median CPU (user+sys) per command")
         for label, argv in commands.items():
-            samples = [run_once(argv, env) for _ in range(args.runs)]
-            walls = [w for w, _ in samples]
-            cpus = [c for _, c in samples]
-            print(
-                f"{label:<24} {statistics.median(walls):>8.3f}s {statistics.median(cpus):>8.3f}s "
-                f"{min(cpus):>8.3f}s"
-            )
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+            for _ in range(args.runs):
+                for name, variant in variants.items():  # alternate: the load hits both alike
+                    samples[name].append(run_once(argv, variant))
+            cells = []
+            for name, got in samples.items():
+                wall = statistics.median(w for w, _ in got)
+                cpu = statistics.median(c for _, c in got)
+                cells.append(f"{name}: {wall:.3f}s / {cpu:.3f}s")
+            if args.compare:
+                cpu_now = statistics.median(c for _, c in samples["now"])
+                cpu_old = statistics.median(c for _, c in samples["compare"])
+                cells.append(f"CPU ratio {cpu_old / cpu_now:.2f}x")
+            print(f"{label:<24} " + "   ".join(cells))
     finally:
         subprocess.run([*CLI, "server", "stop", "-o", "none"], env=env, check=False)
         shutil.rmtree(home, ignore_errors=True)
