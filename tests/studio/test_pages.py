@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from modelport.errors import UserError
-from modelport.server.studio import charts, console, render, signing
+from modelport.server.studio import PAGES, charts, console, render, signing
 from modelport.server.studio.routes_deploy import default_service_name
+from modelport.server.studio.routing import StudioRoute
 from tests.studio.conftest import Studio, form_token
 
 WS = "/api/v1/workspaces/default"
@@ -35,6 +37,23 @@ def test_pages_need_a_session_and_the_api_still_needs_the_token(studio: Studio) 
     assert r.status_code == 303 and r.headers["location"] == "/signin?next=/"
     # a studio session is not an API credential: the API answers 401 without the bearer token
     assert studio.signed_in().get(f"{WS}/models").status_code == 401
+
+
+def test_every_studio_route_but_sign_in_needs_a_session(studio: Studio) -> None:
+    open_routes = {("GET", "/signin"), ("POST", "/signin"), ("GET", "/signin/link")}
+    anonymous = studio.browser()
+    checked = 0
+    for route in (r for page in PAGES for r in page.router.routes):
+        assert isinstance(route, StudioRoute)
+        for method in sorted(route.methods - {"HEAD"}):
+            if (method, route.path) in open_routes:
+                continue
+            path = re.sub(r"\{(\w+)\}", "x1", route.path)
+            r = anonymous.request(method, path, data={"csrf": "x"})
+            assert r.status_code == 303, (method, route.path, r.status_code)
+            assert r.headers["location"].startswith("/signin?next="), (method, route.path)
+            checked += 1
+    assert checked >= 20
 
 
 def test_signin_with_wrong_token_or_forged_form_is_refused(studio: Studio) -> None:

@@ -19,9 +19,10 @@ from modelport.server.studio import (
 from modelport.server.studio.render import HERE
 
 STATIC_PATH = "/studio/static"
+PAGES = (routes_auth, routes_models, routes_deploy, routes_services, routes_more)
 
 
 def install(app: FastAPI) -> None:
     app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="studio-static")
-    for module in (routes_auth, routes_models, routes_deploy, routes_services, routes_more):
+    for module in PAGES:
         app.include_router(module.router, include_in_schema=False)
