@@ -159,3 +159,25 @@ def test_inference_config_base_image_is_honoured(deploy_server: Any, digits: Mod
             time.sleep(0.2)
         assert record["state"] == "Succeeded", record
         assert record["baseImage"] == expected
+
+
+def test_a_package_lost_with_its_server_reads_failed(
+    deploy_server: Any, digits_package: ModelPackage
+) -> None:
+    """A Running record written by another server process (one that died) is Failed, not stuck."""
+    folder = deploy_server.home / "packages" / "default" / "20250101000000-deadbeef"
+    folder.mkdir(parents=True)
+    record = json.loads(
+        (
+            deploy_server.home / "packages" / "default" / digits_package.id / "record.json"
+        ).read_text()
+    )
+    record.update(id="20250101000000-deadbeef", state="Running", instance="a-dead-process")
+    (folder / "record.json").write_text(json.dumps(record))
+    client = deploy_server.client()
+    url = "/workspaces/default/packages/20250101000000-deadbeef"
+    answer = client.get(url).json()
+    assert answer["state"] == "Failed" and answer["error"]["code"] == "Interrupted"
+    assert client.get(url + "/context").status_code == 409
+    assert client.delete(url).status_code == 204
+    assert client.get(url).status_code == 404

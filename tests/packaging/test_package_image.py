@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import joblib
@@ -47,24 +48,23 @@ def _podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def image(ws: Workspace, digits: Model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = ensure_debian_base()
     label = uuid.uuid4().hex[:8]
+    # v1's default package type (DockerImage): wait_for_creation builds the image on this machine;
+    # the base comes through the request, so the Dockerfile's own default BASE_IMAGE is what builds
     pkg = Model.package(
-        ws, [digits], digits_config(tmp_path_factory.mktemp("src")), generate_dockerfile=True,
-        image_name="mp-test-digits", image_label=label,
+        ws, [digits], digits_config(tmp_path_factory.mktemp("src")), generate_dockerfile=False,
+        image_name="mp-test-digits", image_label=label, base_image=base,
     )  # fmt: skip
-    pkg.wait_for_creation(timeout=300)
-    lines: list[str] = []
     started = time.monotonic()
-    tag = pkg.build(
-        f"localhost/mp-test-digits:{label}", base_image=base,
-        context_dir=tmp_path_factory.mktemp("pkg") / "ctx", log=lines.append,
-    )  # fmt: skip
+    pkg.wait_for_creation(timeout=300)
+    tag = pkg.location
+    assert tag == f"localhost/mp-test-digits:{label}" == pkg.image
     built_in = time.monotonic() - started
     size = image_size(tag)
     du = _podman("--runtime", "runc", "run", "--rm", *RUN_FLAGS[2:], "--entrypoint", "du", tag,
                  "-sb", "/opt/modelport", "/var/azureml-app", check=False).stdout.split()  # fmt: skip
-    print(f"\nadded: {du}; build log tail: {lines[-3:]}")
+    print(f"\nadded layers (bytes, path): {du}")
     print(
-        f"\nimage {tag}: {size / 1e6:.0f} MB (base {image_size(base) / 1e6:.0f} MB), built in {built_in:.0f} s"
+        f"\nimage {tag}: {size / 1e6:.0f} MB (base {image_size(base) / 1e6:.0f} MB), packaged and built in {built_in:.0f} s"
     )
     yield tag
     _podman("rmi", "-f", tag, check=False)
@@ -123,3 +123,16 @@ def test_image_has_no_installer_left(image: str) -> None:
         " os.path.exists('/tmp/package'), os.getuid())",
     )  # fmt: skip
     assert probe.stdout.strip() == "[] False 10001", probe.stdout + probe.stderr
+
+
+def test_a_failed_build_says_why_in_one_line(ws: Workspace, digits: Model, tmp_path: Path) -> None:
+    from modelport.errors import UserError
+    from modelport.packaging import build_image
+
+    pkg = Model.package(ws, [digits], None, generate_dockerfile=True)
+    context = pkg.save(tmp_path / "ctx")
+    with pytest.raises(
+        UserError, match=r"podman build of localhost/mp-test-bad:1 failed \(exit \d+\): .+"
+    ):
+        build_image(context, "localhost/mp-test-bad:1", base_image="localhost/mp-no-such-base:1",
+                    fetch_wheels=False, log=lambda _line: None)  # fmt: skip

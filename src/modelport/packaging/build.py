@@ -107,12 +107,16 @@ def build_image(
     cmd += [*extra_args, str(context_dir)]
     log(f"Building {tag} with {tool} (models {', '.join(manifest.get('models', []))}, base "
         f"{base_image or manifest.get('baseImage')}).")  # fmt: skip
-    result = _stream(cmd, log)
+    seen: list[str] = []
+
+    def keep(line: str) -> None:
+        seen[:] = [*seen[-19:], line]
+        log(line)
+
+    result = _stream(cmd, keep)
     if result != 0:
-        raise UserError(
-            f"{tool} build of {tag} failed (exit {result}); the build output is above. The "
-            f"context stays in {context_dir}."
-        )
+        last = next((line for line in reversed(seen) if line.strip()), "no output")
+        raise UserError(f"{tool} build of {tag} failed (exit {result}): {last}")
     log(f"Built {tag}.")
     return tag
 
