@@ -154,6 +154,14 @@ def test_model_page_adds_properties_and_refuses_bad_input_readably(studio: Studi
     assert client.get("/w/default/models/nope/1").status_code == 404
 
 
+def test_names_in_page_urls_cannot_reach_other_api_routes(studio: Studio) -> None:
+    client = studio.signed_in()
+    # "?" or ".." in a name stays inside one path segment of the API call: a plain 404
+    assert client.get("/w/default/models/x%3Flatest=true/1").status_code == 404
+    assert client.get("/w/default/services/..").status_code in (404, 307, 308)
+    assert client.get("/w/default/models/digits%23/1").status_code == 404
+
+
 def test_pages_send_a_strict_content_security_policy(studio: Studio) -> None:
     r = studio.signed_in().get("/w/default/environments")
     assert r.status_code == 200 and "AzureML-Minimal" in r.text

@@ -8,11 +8,12 @@ validation, business rules, errors and authorisation, and no second copy of any 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Request
 
-from modelport.errors import ModelportError, error_for_status
+from modelport.errors import ModelportError, NotFound, error_for_status
 from modelport.server.api import PREFIX
 from modelport.server.context import ServerContext
 
@@ -49,7 +50,9 @@ class Api:
         content: bytes | None = None,
     ) -> httpx.Response:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "", False)}
-        r = await self._client.request(method, path, params=clean, json=json, content=content)
+        r = await self._client.request(
+            method, _escaped(path), params=clean, json=json, content=content
+        )
         if r.status_code >= 400:
             raise error_for_status(r.status_code, _message(r))
         return r
@@ -70,6 +73,14 @@ class Api:
 
     async def put_blob(self, ws: str, sha256: str, data: bytes) -> None:
         await self.call("PUT", f"/workspaces/{ws}/blobs/{sha256}", content=data)
+
+
+def _escaped(path: str) -> str:
+    """Names from the page's URL stay one path segment each: no '?', '#' or '..' smuggling."""
+    parts = path.split("/")
+    if any(p in (".", "..") for p in parts):
+        raise NotFound(f"{path!r} not found")
+    return "/".join(quote(p, safe=":@!$&'()*+,;=") for p in parts)
 
 
 def _message(r: httpx.Response) -> str:
