@@ -162,6 +162,14 @@ def test_names_in_page_urls_cannot_reach_other_api_routes(studio: Studio) -> Non
     assert client.get("/w/default/models/digits%23/1").status_code == 404
 
 
+def test_workspaces_page_lists_every_workspace(studio: Studio) -> None:
+    assert studio.api.post("/api/v1/workspaces", json={"name": "vision"}).status_code == 201
+    client = studio.signed_in()
+    assert client.get("/").headers["location"] == "/w/default/models"
+    page = client.get("/workspaces").text
+    assert 'href="/w/vision/models"' in page and 'href="/w/default/models"' in page
+
+
 def test_pages_send_a_strict_content_security_policy(studio: Studio) -> None:
     r = studio.signed_in().get("/w/default/environments")
     assert r.status_code == 200 and "AzureML-Minimal" in r.text

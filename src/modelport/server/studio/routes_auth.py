@@ -86,11 +86,20 @@ async def signout(request: Request, session: SignedIn) -> Response:
     return response
 
 
+async def _workspaces(request: Request) -> list[str]:
+    async with Api(request) as api:
+        return [w["name"] for w in (await api.get("/workspaces", limit=1000))["value"]]
+
+
 @router.get("/")
 async def home(request: Request, session: SignedIn) -> Response:
-    async with Api(request) as api:
-        names = [w["name"] for w in (await api.get("/workspaces"))["value"]]
+    names = await _workspaces(request)
     if len(names) == 1 or "default" in names:
         target = "default" if "default" in names else names[0]
         return RedirectResponse(f"/w/{target}/models", status_code=303)
     return render.page(request, "workspaces.html", session, workspaces=names)
+
+
+@router.get("/workspaces")
+async def workspaces(request: Request, session: SignedIn) -> Response:
+    return render.page(request, "workspaces.html", session, workspaces=await _workspaces(request))
