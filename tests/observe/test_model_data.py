@@ -17,6 +17,7 @@ import httpx
 from modelport.server.observe import modeldata
 from tests.conftest import ServerProcess
 from tests.e2e.deploy_support import WS, deploy, deployed, register_model
+from tests.observe.receiver import receiver
 
 SCRIPT = """
 from azureml.monitoring import ModelDataCollector
@@ -59,6 +60,25 @@ def _poll_rows(server: ServerProcess, n: int, *extra: str) -> list[dict[str, str
 
 def test_collected_rows_land_in_v1_layout_and_join_by_request_id(server: ServerProcess) -> None:
     client = server.client()
+    with receiver() as hooks:
+        client.post(f"{WS}/webhooks", json={
+            "name": "deploys", "url": f"{hooks.url}/d", "subjectBeginsWith": "endpoints/collect",
+            "eventTypes": ["ModelDeployed", "ServiceStateChanged"]}).raise_for_status()  # fmt: skip
+        _deploy_collect_and_update(server, client)
+        # deploy: -> Healthy, ModelDeployed; update: Healthy -> Transitioning -> Healthy, ModelDeployed
+        hooks.wait(lambda: len(hooks.at("/d")) >= 5, "deploy events")
+        events = [c.json[0] for c in hooks.at("/d")]
+        deployed_events = [e for e in events if e["eventType"].endswith("ModelDeployed")]
+        assert len(deployed_events) == 2
+        assert deployed_events[0]["data"] == {
+            "ServiceName": "collect", "ServiceComputeType": "local", "ModelIds": "tiny:1",
+            "ServiceTags": {}, "ServiceProperties": deployed_events[0]["data"]["ServiceProperties"]}  # fmt: skip
+        states = [(e["data"]["PreviousState"], e["data"]["State"]) for e in events
+                  if e["eventType"] == "Modelport.ServiceStateChanged"]  # fmt: skip
+        assert ("Transitioning", "Healthy") in states and ("Healthy", "Transitioning") in states
+
+
+def _deploy_collect_and_update(server: ServerProcess, client: httpx.Client) -> None:
     register_model(client, "tiny", "tiny.txt", b"tiny model")
     config = {"computeType": "local", "dataCollection": {"storageEnabled": True}}
     svc = deployed(

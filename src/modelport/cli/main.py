@@ -44,6 +44,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("model", "modelport.cli.model"),
     ("env", "modelport.cli.env"),
     ("service", "modelport.cli.service"),
+    ("webhook", "modelport.cli.webhook"),
     ("target", "modelport.cli.target"),
     ("studio", "modelport.cli.studio"),
 ]

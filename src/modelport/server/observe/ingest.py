@@ -58,7 +58,7 @@ def replica_env(
         )
     if not (requests or data):
         return env
-    settings = ObserveSettings.from_env()
+    settings = ObserveSettings.from_env(ctx.settings.home)
     path = INGEST_PATH.format(ws=workspace, name=service)
     info = home_files.read_info(ctx.settings.home)
     base = settings.ingest_url or (info.url if info is not None else None)

@@ -23,7 +23,7 @@ log = logging.getLogger("modelport.server.observe")
 class ObserveRuntime:
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
-        self.settings = ObserveSettings.from_env()
+        self.settings = ObserveSettings.from_env(ctx.settings.home)
         self.exporter: Any = None
         if self.settings.otlp_endpoint:
             from modelport.server.observe.otlp import OtlpExporter
@@ -35,9 +35,14 @@ class ObserveRuntime:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        t = threading.Thread(target=self._sweep, name="observe-sweep", daemon=True)
-        t.start()
-        self.threads.append(t)
+        from modelport.server.observe.webhooks import Dispatcher
+
+        dispatcher = Dispatcher(self.ctx, self.settings)
+        for name, target in (("observe-sweep", self._sweep), ("webhooks", dispatcher.run)):
+            t = threading.Thread(target=target, args=() if name == "observe-sweep" else (self.stopping,),
+                                 name=name, daemon=True)  # fmt: skip
+            t.start()
+            self.threads.append(t)
 
     def _sweep(self) -> None:
         while not self.stopping.wait(self.settings.sweep_seconds):

@@ -6,21 +6,25 @@ Adding a concept = a module with its tables + one line here + one Alembic revisi
 from modelport.server.store import (
     environments,
     models,
+    outbox,
     runs,
     services,
     targets,
     telemetry,
     usages,
+    webhooks,
     workspaces,
 )
 
 __all__ = [
     "environments",
     "models",
+    "outbox",
     "runs",
     "services",
     "targets",
     "telemetry",
     "usages",
+    "webhooks",
     "workspaces",
 ]
