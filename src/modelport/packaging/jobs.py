@@ -2,8 +2,8 @@
 
     HOME/packages/<workspace>/<id>/record.json     state, inputs summary, error (written atomically)
                                    log.txt         the creation log (environment build included)
-                                   context/        the build context
-                                   context.tar.gz  what clients download
+                                   context.tar.gz  the build context, what clients download
+                                                   (context/ exists only while it is written)
 
 Packages are build artifacts, not service state: they live as files under the server's home, not
 in the database (no migration), and the reconciler never looks at them. A job lost with its
@@ -103,6 +103,7 @@ def _run(dctx: DeployContext, ws: str, folder: Path, inputs: context.PackageInpu
             folder / "context", full, dctx.server.artifacts.path, snap.root
         )
         context.write_tarball(ctx_dir, folder / TARBALL)
+        shutil.rmtree(ctx_dir)  # the tarball is what is served: no second copy of the models
         size = (folder / TARBALL).stat().st_size
         log(f"Build context ready: {size / 1e6:.1f} MB compressed (Python {full.python_version}).")
     except ModelportError as exc:
@@ -111,11 +112,13 @@ def _run(dctx: DeployContext, ws: str, folder: Path, inputs: context.PackageInpu
         error = {"code": "InternalError", "message": f"{type(exc).__name__}: {exc}"}
     if error is not None:
         log(f"Failed: {error['message']}")
+        for leftover in ("context", "context.partial"):
+            shutil.rmtree(folder / leftover, ignore_errors=True)
     record = _read(folder)
     record.update(state=FAILED if error else SUCCEEDED, endTime=_now(), error=error)
     if not error:
         record["pythonVersion"] = full.python_version
-        record["baseImage"] = context.read_manifest(folder / "context")["baseImage"]
+        record["baseImage"] = full.manifest()["baseImage"]
     _write_json(folder / "record.json", record)
 
 
