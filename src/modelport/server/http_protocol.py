@@ -24,6 +24,7 @@ import asyncio
 import logging
 from typing import Any
 
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from modelport.serving.connguard import (
@@ -42,6 +43,7 @@ from modelport.serving.connguard import (
 log = logging.getLogger("modelport.server")
 
 MAX_HEAD_BYTES = 1024 * 1024  # request line and headers, like the inference server
+WAKE_BYTES = 16 * 1024  # below uvicorn's HIGH_WATER_LIMIT, where reading pauses
 SWEEP_SECONDS = 1.0
 
 
@@ -129,8 +131,17 @@ class GuardedHttpToolsProtocol(JsonErrorHttpToolsProtocol):
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
+        """uvicorn's, but the handler is woken per WAKE_BYTES, not per packet: a body trickled a
+        byte at a time cost a pass through the middleware stack per byte."""
         self.body_received += len(body)
-        super().on_body(body)
+        cycle = self.cycle
+        if cycle.response_complete or (self.parser.should_upgrade() and self._should_upgrade()):
+            return
+        cycle.body += body
+        if len(cycle.body) > HIGH_WATER_LIMIT:
+            self.flow.pause_reading()
+        if len(cycle.body) >= WAKE_BYTES:
+            cycle.message_event.set()
 
     def on_message_complete(self) -> None:
         self.in_body = False

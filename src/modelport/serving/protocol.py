@@ -48,6 +48,7 @@ log = logging.getLogger("modelport.serving")
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 MAX_HEAD_BYTES = 1024 * 1024  # request line and headers; more is refused with 431
 BODY_HIGH_WATER = 256 * 1024  # unread request body buffered before reading pauses
+WAKE_BYTES = 16 * 1024  # body buffered before the handler waiting for it is woken
 SWEEP_SECONDS = 1.0
 LINGER_SECONDS = 2.0
 
@@ -472,7 +473,8 @@ class HttpProtocol(asyncio.Protocol):
         self.body_received += len(body)
         if cycle.buffered > BODY_HIGH_WATER:
             self.pause_reading()
-        cycle.wake()
+        if cycle.buffered >= WAKE_BYTES:  # not per packet: a body trickled a byte at a time
+            cycle.wake()  # would cost a task wake-up per byte (the rest wakes it on completion)
 
     def on_message_complete(self) -> None:
         cycle = self.parsing
