@@ -42,18 +42,31 @@ async def _operation(api: Api, ws: str, name: str, op_id: str) -> dict[str, Any]
     return dict(ops[0]) if ops else None
 
 
+async def _status(api: Api, ws: str, name: str, op_id: str) -> dict[str, Any]:
+    """What the status box shows: the service, its operation, whether it is still running
+    (the box then polls itself) and the log tail while it runs or after it failed."""
+    service = await api.get(_api_path(ws, name))
+    op = await _operation(api, ws, name, op_id)
+    following = op is not None and op["state"] not in TERMINAL_OPS
+    tail = ""
+    failed_without_details = (
+        op is not None and op["state"] == "Failed" and not (op.get("error") or {}).get("details")
+    )
+    if following or failed_without_details:
+        tail = (await api.get(f"{_api_path(ws, name)}/logs", numLines=30))["content"]
+    return {"service": service, "op": op, "following": following, "tail": tail}
+
+
 @router.get(SVC)
 async def service_page(
     request: Request, ws: str, name: str, session: SignedIn, op: str = ""
 ) -> Response:
     async with Api(request) as api:
-        service = await api.get(_api_path(ws, name))
+        status = await _status(api, ws, name, op)
         operations = (await api.get(f"{_api_path(ws, name)}/operations"))["value"]
-        current = await _operation(api, ws, name, op)
     return render.page(
-        request, "service.html", session, service=service, operations=operations, op=current,
-        following=current is not None and current["state"] not in TERMINAL_OPS,
-        config_json=json.dumps(service.get("deploymentConfig") or {}, indent=2),
+        request, "service.html", session, operations=operations, **status,
+        config_json=json.dumps(status["service"].get("deploymentConfig") or {}, indent=2),
         default_body=console.DEFAULT_BODY,
     )  # fmt: skip
 
@@ -64,16 +77,8 @@ async def status_part(
 ) -> Response:
     """The live status box: polled while an operation runs, static once it has finished."""
     async with Api(request) as api:
-        service = await api.get(_api_path(ws, name))
-        current = await _operation(api, ws, name, op)
-        following = current is not None and current["state"] not in TERMINAL_OPS
-        tail = ""
-        if following or (current is not None and current["state"] == "Failed"):
-            tail = (await api.get(f"{_api_path(ws, name)}/logs", numLines=30))["content"]
-    return render.page(
-        request, "service_status.html", session, service=service, op=current,
-        following=following, tail=tail,
-    )  # fmt: skip
+        status = await _status(api, ws, name, op)
+    return render.page(request, "service_status.html", session, **status)
 
 
 @router.get(SVC + "/logs")
