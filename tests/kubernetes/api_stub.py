@@ -25,6 +25,29 @@ class ApiStub:
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> object
     requests: list[tuple[str, str, dict[str, list[str]], str]] = field(default_factory=list)
     pods: list[dict[str, Any]] = field(default_factory=list)
+    ready_pods: bool = False  # answer pod lists with Ready pods of every applied Deployment
+
+    def pod_list(self) -> list[dict[str, Any]]:
+        if not self.ready_pods:
+            return self.pods
+        pods = []
+        for path, obj in self.objects.items():
+            if "/deployments/" not in path:
+                continue
+            template = obj["spec"]["template"]
+            for i in range(obj["spec"].get("replicas") or 1):
+                pods.append({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": f"{obj['metadata']['name']}-{i}",
+                                 "labels": template["metadata"]["labels"]},
+                    "status": {"phase": "Running",
+                               "conditions": [{"type": "Ready", "status": "True"}],
+                               "containerStatuses": [{
+                                   "name": "inference", "image": template["spec"]["containers"][0]["image"],
+                                   "imageID": "", "ready": True, "restartCount": 0, "started": True,
+                                   "state": {"running": {}}}]},
+                })  # fmt: skip
+        return pods
 
     def kubeconfig(self, namespace: str = "ml") -> str:
         return yaml.safe_dump({
@@ -81,7 +104,13 @@ def _handler(stub: ApiStub) -> type[BaseHTTPRequestHandler]:
             path, _, _ = self._record()
             if path.endswith("/pods"):
                 self._answer(
-                    200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": stub.pods}
+                    200,
+                    {
+                        "kind": "PodList",
+                        "apiVersion": "v1",
+                        "metadata": {},
+                        "items": stub.pod_list(),
+                    },
                 )
             elif path.endswith("/log"):
                 self.send_response(200)
