@@ -87,3 +87,23 @@ def test_deployment_target_names_the_compute_target() -> None:
     local = parse_deployment_config({"computeType": "local"})
     with pytest.raises(UserError, match="is a Kubernetes target: use an AKS/kubernetes"):
         with_deployment_target(local, "prod")
+
+
+def test_aks_service_objects_have_v1s_aks_attributes() -> None:
+    config = AksWebservice.deploy_configuration(
+        autoscale_max_replicas=4, cpu_cores=0.5, namespace="ml", compute_target_name="prod"
+    )
+    details = {"name": "digits", "computeType": "AKS", "deploymentConfig": config.to_json()}
+    service = Webservice._from_json(None, details)  # type: ignore[arg-type]
+    assert isinstance(service, AksWebservice)
+    assert service.autoscaler.autoscale_enabled is True
+    assert (service.autoscaler.min_replicas, service.autoscaler.max_replicas) == (1, 4)
+    assert service.autoscaler.target_utilization == 70
+    assert service.container_resource_requirements.cpu == 0.5
+    assert service.container_resource_requirements.memory_in_gb == 0.5
+    assert service.liveness_probe_requirements.initial_delay_seconds == 310
+    assert service.scoring_timeout_ms == 60000
+    assert service.max_concurrent_requests_per_container == 1
+    assert service.max_request_wait_time == 500
+    assert (service.namespace, service.compute_name) == ("ml", "prod")
+    assert service.data_collection.storage_enabled is False
