@@ -170,7 +170,12 @@ def update(
 ) -> None:
     """Change models, code, environment or settings; new replicas are healthy before old ones go.
 
+    A --dc file is laid over the service's configuration: only the keys it sets change, and it
+    may leave computeType out (`{"numReplicas": 2}`).
+
     Example: `modelport service update -n digits-svc -m digits:2`
+
+    Example: `modelport service update -n digits-svc --dc replicas.json`
     """
     from modelport.specs import load_deployment_config
 
