@@ -25,8 +25,11 @@ def server(
 ) -> Iterator[ServerProcess]:
     saved: dict[str, Any] = {k: os.environ.get(k) for k in ("OTEL_EXPORTER_OTLP_ENDPOINT",)}
     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp[0]
+    home = tmp_path_factory.mktemp("observe") / "home"
+    home.mkdir()
+    (home / "observe.json").write_text('{"metricsScrapeS": 0.5}')  # a quick history for the tests
     try:
-        proc = start_deploy_server(start_server, tmp_path_factory.mktemp("observe") / "home")
+        proc = start_deploy_server(start_server, home)
     finally:
         for k, v in saved.items():
             if v is None:

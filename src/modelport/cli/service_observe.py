@@ -1,4 +1,4 @@
-"""``modelport service telemetry|data``: what a running service reports (docs/observe.md).
+"""``modelport service telemetry|data|metrics``: what a running service reports (docs/observe.md).
 
 Registered on the ``service`` group by :func:`register`; each command is a thin skin over the SDK.
 """
@@ -158,7 +158,42 @@ def data(
         raise UserError(f"--format parquet needs pandas and pyarrow installed ({exc})") from None
 
 
+METRIC_COLUMNS = ["time", "requestsPerSecond", "p50Ms", "p95Ms", "p99Ms", "errors", "rejected503",
+                  "timeouts504", "inFlight", "restarts"]  # fmt: skip
+
+
+def sparkline(values: list[float | None]) -> str:
+    """A one-line chart: one block per point, scaled to the largest."""
+    marks = "▁▂▃▄▅▆▇█"
+    top = max((v for v in values if v is not None), default=0.0) or 1.0
+    return "".join(" " if v is None else marks[min(7, int(v / top * 7))] for v in values)
+
+
+def metrics(opts: CommonOptions, name: NameOption, since: SinceOption = "15m") -> None:
+    """A service's figures across its replicas: requests/s, latency, errors, rejections, restarts.
+
+    The workspace server scrapes every replica and keeps about an hour. With `-o table` (the
+    default) a chart of requests/s and p95 comes first. Example:
+    `modelport service metrics -n digits-svc --since 15m`
+    """
+    import datetime as dt
+
+    points = Webservice(opts.workspace(), name).get_metrics(since=since)
+    for p in points:
+        p["time"] = dt.datetime.fromtimestamp(p["time"], tz=dt.UTC).strftime("%H:%M:%S")
+    if opts.output.value == "table" and not opts.query and points:
+        rps = [p["requestsPerSecond"] for p in points]
+        p95 = [p["p95Ms"] for p in points]
+        peak_p95 = max((v for v in p95 if v is not None), default=0.0)
+        sys.stdout.write(f"requests/s {sparkline(rps)}  last {rps[-1]:g}, peak {max(rps):g}\n")
+        sys.stdout.write(
+            f"p95 ms     {sparkline(p95)}  last {p95[-1] or 0:g}, peak {peak_p95:g}\n\n"
+        )
+    render_items(points, opts, columns=METRIC_COLUMNS)
+
+
 def register(app: typer.Typer) -> None:
     """Add the observe commands to the ``service`` group."""
     app.command("telemetry")(common_options(telemetry))
     app.command("data")(common_options(data))
+    app.command("metrics")(common_options(metrics))

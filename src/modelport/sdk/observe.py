@@ -67,3 +67,10 @@ def get_model_data(
 
         return pd.DataFrame(table["rows"], columns=table["columns"] or None)
     return table
+
+
+def get_metrics(service: Webservice, since: str | None = None) -> list[dict[str, Any]]:
+    """Oldest first: the service's figures per scrape of its replicas (requests/s, p50/p95/p99
+    ms, errors, 503, 504, in-flight, restarts), summed over replicas; about an hour is kept."""
+    answer = service._client.get(f"{service._path}/metrics", {"since": since} if since else None)
+    return list(answer.get("points", []))

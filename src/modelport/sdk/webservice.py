@@ -258,6 +258,12 @@ class Webservice(ServiceAuth):
 
         return get_model_data(self, **options)
 
+    def get_metrics(self, since: str | None = None) -> builtins.list[dict[str, Any]]:
+        """The service's recent figures across replicas (see sdk/observe.py)."""
+        from modelport.sdk.observe import get_metrics
+
+        return get_metrics(self, since)
+
     # -- scoring -----------------------------------------------------------------------------
 
     def run(self, input_data: Any) -> Any:

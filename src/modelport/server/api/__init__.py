@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from modelport.server.api import blobs, environments, health, models, runs, services, workspaces
 from modelport.server.api import telemetry as telemetry_api
+from modelport.server.api import metrics as metrics_api
 from modelport.server.api import webhooks as webhooks_api
 from modelport.server.api import packages
 from modelport.server.api import targets as targets_api
@@ -27,6 +28,7 @@ ROUTERS: list[tuple[APIRouter, bool]] = [
     (telemetry_api.ingest_router, False),  # replicas: their service's ingestion key
     (telemetry_api.router, True),
     (webhooks_api.router, True),
+    (metrics_api.router, True),
     (packages.router, True),
     (targets_api.router, True),
 ]

@@ -32,13 +32,18 @@ class ObserveRuntime:
         # the latest drop count each replica reported: (workspace, service, replica) -> count
         self.dropped: dict[tuple[str, str, str], int] = {}
         self.stopping = threading.Event()
+        from modelport.server.observe.metrics import Scraper
+
+        self.scraper = Scraper(ctx, self.settings)
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
         from modelport.server.observe.webhooks import Dispatcher
 
         dispatcher = Dispatcher(self.ctx, self.settings)
-        for name, target in (("observe-sweep", self._sweep), ("webhooks", dispatcher.run)):
+        jobs = (("observe-sweep", self._sweep), ("webhooks", dispatcher.run),
+                ("metrics", self.scraper.run))  # fmt: skip
+        for name, target in jobs:
             t = threading.Thread(target=target, args=() if name == "observe-sweep" else (self.stopping,),
                                  name=name, daemon=True)  # fmt: skip
             t.start()

@@ -43,6 +43,8 @@ class ObserveSettings:
     webhook_backoff_s: float = 10.0  # first retry after this; doubles each time (≤ 1 h)
     webhook_retry_hours: float = 24.0  # then a delivery is Failed (redeliver by hand)
     webhook_timeout_s: float = 10.0  # per POST
+    metrics_scrape_s: float = 10.0  # how often replicas' /metrics are scraped
+    metrics_history_points: int = 360  # points kept per service (1 h at 10 s)
 
     @classmethod
     def from_env(cls, home: Path | None = None) -> ObserveSettings:
@@ -66,4 +68,8 @@ class ObserveSettings:
             webhook_backoff_s=_float("MODELPORT_WEBHOOK_BACKOFF_S", cls.webhook_backoff_s),
             webhook_retry_hours=_float("MODELPORT_WEBHOOK_RETRY_HOURS", cls.webhook_retry_hours),
             webhook_timeout_s=_float("MODELPORT_WEBHOOK_TIMEOUT_S", cls.webhook_timeout_s),
+            metrics_scrape_s=_float("MODELPORT_METRICS_SCRAPE_S", cls.metrics_scrape_s),
+            metrics_history_points=int(
+                _float("MODELPORT_METRICS_HISTORY_POINTS", cls.metrics_history_points)
+            ),
         )
