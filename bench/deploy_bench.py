@@ -130,8 +130,10 @@ def _timed_deploy(
     case.seconds.append(elapsed)
     home = Path(os.environ["MODELPORT_HOME"])
     log = home / "services" / ws.name / name / "deploy.log"
-    for phase, seconds in _phases(log, wall_start, wall_start + elapsed).items():
+    phases = _phases(log, wall_start, wall_start + elapsed)
+    for phase, seconds in phases.items():
         case.phases.setdefault(phase, []).append(seconds)
+    shown = ", ".join(f"{p} {x:.2f}" for p, x in phases.items())
     key = ws._client.get(f"/workspaces/{ws.name}/services/{name}")["environment"]["key"]
     python = str(home / "environments" / "envs" / key / "bin" / "python")
     if models:  # the replica's own imports, in the same environment, right after the deploy
@@ -144,7 +146,7 @@ def _timed_deploy(
         span = datetime.fromisoformat(op["endTime"]) - datetime.fromisoformat(op["startTime"])
         case.server_seconds.append(span.total_seconds())
     service.delete()
-    print(f"  {case.label}: run {len(case.seconds)}: {elapsed:.2f} s", file=sys.stderr)
+    print(f"  {case.label}: run {len(case.seconds)}: {elapsed:.2f} s ({shown})", file=sys.stderr)
 
 
 def bench(runs: int, workdir: Path, verbose: bool) -> list[Case]:

@@ -13,16 +13,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelport.server.home import default_home  # the one definition (server, SDK, CLI)
+
 ENV_URL = "MODELPORT_URL"
 ENV_TOKEN = "MODELPORT_TOKEN"
 ENV_HOME = "MODELPORT_HOME"
 ENV_CA_BUNDLE = "MODELPORT_CA_BUNDLE"
-
-
-def default_home() -> Path:
-    """The local server's home: ``$MODELPORT_HOME`` or ``~/.modelport``."""
-    value = os.environ.get(ENV_HOME)
-    return Path(value).expanduser() if value else Path.home() / ".modelport"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,13 @@ LOG_FILE = "server.log"
 LOCK_FILE = "server.lock"
 
 
+def default_home() -> Path:
+    """The server home when neither ``--home`` nor ``MODELPORT_HOME`` names one: the one
+    definition, shared by the server's settings, the SDK and the CLI."""
+    value = os.environ.get("MODELPORT_HOME")
+    return Path(value).expanduser() if value else Path.home() / ".modelport"
+
+
 @dataclass(frozen=True)
 class ServerInfo:
     """Where a running server answers and how to authenticate to it."""

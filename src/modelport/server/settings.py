@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.errors import ModelportError
+from modelport.server.home import default_home
 
 SETTINGS_FILE = "deploy.json"  # in the server home: camelCase keys (``Setting.file_key``)
 
@@ -196,11 +197,6 @@ class ServerSettings:
     @property
     def env_cache_dir(self) -> Path:
         return self.env_cache or self.home / "environments"
-
-
-def default_home() -> Path:
-    """The server home when neither ``--home`` nor ``MODELPORT_HOME`` names one."""
-    return Path(os.environ.get("MODELPORT_HOME") or "~/.modelport").expanduser()
 
 
 def read_settings_file(home: Path) -> dict[str, Any]:
