@@ -1,8 +1,9 @@
 """Delete guards: other parts of the server veto deleting a model or a workspace.
 
 A guard is ``fn(session, obj) -> str | None``; a string is the reason to refuse. Guards run in the
-deleting transaction, so a guard that reads its own table sees a consistent state. The deploy code
-registers one with ``@delete_guard("model")`` (and ``"workspace"``) for models used by services.
+deleting transaction, so a guard that reads its own table sees a consistent state. A model in use
+has one guard, the usages table's (``store/usages.py``); ``store/services.py`` keeps workspaces
+that hold services.
 """
 
 from __future__ import annotations
