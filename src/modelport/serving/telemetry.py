@@ -15,7 +15,6 @@ Configured by the workspace server through the replica's environment (docs/obser
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import os
 import ssl
@@ -28,7 +27,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from modelport.serving.logs import REQUEST_ID, log
+from modelport.serving.logs import REQUEST_ID, PrefixedStream, log
 
 REQUEST, TRACE, EXCEPTION, BODY, DATA = 0, 1, 2, 3, 4
 MAX_BODY = 64 * 1024  # App Insights' payload limit, kept by v1's server
@@ -213,11 +212,11 @@ def encode(items: list[tuple[Any, ...]]) -> dict[str, Any]:
     return {"requests": requests, "texts": texts, "data": data}
 
 
-class TraceStream(io.TextIOBase):
+class TraceStream(PrefixedStream):
     """Wraps stdout/stderr: complete lines written while a request id is set become traces."""
 
     def __init__(self, inner: TextIO, telemetry: Telemetry) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.telemetry = telemetry
         self._pending = threading.local()
 
@@ -231,22 +230,6 @@ class TraceStream(io.TextIOBase):
                 if line:
                     self.telemetry.trace(rid, line)
         return self.inner.write(s)
-
-    def flush(self) -> None:
-        self.inner.flush()
-
-    def fileno(self) -> int:
-        return self.inner.fileno()
-
-    def isatty(self) -> bool:
-        return self.inner.isatty()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self.inner.encoding
-
-    def writable(self) -> bool:
-        return True
 
 
 def _capture_output(telemetry: Telemetry) -> None:
