@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from modelport.errors import UserError
-from modelport.server.studio import PAGES, charts, console, render, signing
+from modelport.server.studio import charts, console, pages, render, signing
 from modelport.server.studio.routes_deploy import default_service_name
 from modelport.server.studio.routing import StudioRoute
 from tests.studio.conftest import Studio, form_token
@@ -43,7 +43,7 @@ def test_every_studio_route_but_sign_in_needs_a_session(studio: Studio) -> None:
     open_routes = {("GET", "/signin"), ("POST", "/signin"), ("GET", "/signin/link")}
     anonymous = studio.browser()
     checked = 0
-    for route in (r for page in PAGES for r in page.router.routes):
+    for route in (r for page in pages() for r in page.router.routes):
         assert isinstance(route, StudioRoute)
         for method in sorted(route.methods - {"HEAD"}):
             if (method, route.path) in open_routes:
