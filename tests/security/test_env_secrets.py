@@ -7,12 +7,17 @@ import json
 import sqlite3
 from typing import Any
 
+import httpx
+
 from modelport.server.security import envsecrets
 from tests.conftest import ServerProcess
+from tests.e2e.deploy_support import delete_and_wait, deploy, deployed, module_server
 
 WS = "/workspaces/default"
 SECRET = "s3cr3t-connection-string-0123456789"
 PASSWORD = "registry-password-9876543210"
+
+deploy_server = module_server("env-secrets")
 
 
 def _spec(name: str, **env: str) -> dict[str, Any]:
@@ -27,8 +32,9 @@ def _spec(name: str, **env: str) -> dict[str, Any]:
 
 
 def test_env_secrets_are_sealed_at_rest_and_masked_in_answers(
-    workspace_server: ServerProcess,
+    deploy_server: ServerProcess,
 ) -> None:
+    workspace_server = deploy_server
     c = workspace_server.client()
     r = c.post(f"{WS}/environments", json=_spec("sealed-env", API_KEY=SECRET, MODE="fast"))
     assert r.status_code == 201, r.text
@@ -58,3 +64,36 @@ def test_env_secrets_are_sealed_at_rest_and_masked_in_answers(
     plain = envsecrets.unseal(v2, box)
     assert plain["environmentVariables"] == {"API_KEY": SECRET, "MODE": "slow"}
     assert plain["docker"]["baseImageRegistry"]["password"] == PASSWORD
+
+
+ECHO_ENV = """
+import os
+
+def init():
+    pass
+
+def run(raw):
+    return {"API_KEY": os.environ.get("API_KEY")}
+"""
+
+
+def test_a_deployed_revision_keeps_its_variables_sealed_and_its_replicas_get_them(
+    deploy_server: ServerProcess,
+) -> None:
+    c = deploy_server.client()
+    minimal = c.get(f"{WS}/environments/AzureML-Minimal/versions/latest").json()["environment"]
+    mine = dict(minimal, name="svc-env", version=None, environmentVariables={"API_KEY": SECRET})
+    assert c.post(f"{WS}/environments", json=mine).status_code == 201
+    # what an SDK user deploys after Environment.get: the secret masked, restored server-side
+    shown = c.get(f"{WS}/environments/svc-env/versions/1").json()["environment"]
+    assert shown["environmentVariables"] == {"API_KEY": envsecrets.MASK}
+    svc = deployed(c, deploy(c, "env-secrets", script=ECHO_ENV, environment=shown))
+    assert svc["state"] == "Healthy", svc
+    r = httpx.post(svc["scoringUri"], json={"data": 1}, timeout=30)
+    assert r.status_code == 200 and r.json() == {"API_KEY": SECRET}, r.text
+    raw = b"".join(
+        p.read_bytes() for p in deploy_server.home.iterdir() if p.name.startswith("db.sqlite")
+    )
+    assert SECRET.encode() not in raw  # neither the environment nor the revision row
+    assert SECRET not in str(c.get(f"{WS}/services/env-secrets").json())
+    delete_and_wait(c, "env-secrets")

@@ -20,6 +20,7 @@ from modelport.server.deploy import approot, nocode, revision_plan
 from modelport.server.deploy.context import DeployContext
 from modelport.server.deploy.models import ModelInfo, resolve
 from modelport.server.deploy.steps import registered_lock
+from modelport.server.security import envsecrets
 from modelport.server.store import services as service_store
 from modelport.server.store import workspaces
 
@@ -95,7 +96,8 @@ def from_service(
         if rev is None:
             raise NotFound(f"Service {name} has no revision to package.")
         models = resolve(session, ws, list(rev.models))
-        ic, files, env = rev.inference_config, list(rev.source_files), rev.environment
+        ic, files = rev.inference_config, list(rev.source_files)
+        env = envsecrets.unseal(rev.environment or {}, dctx.box)
         lock, no_code = rev.environment_lock, rev.no_code
     generated: dict[str, str] = {}
     if no_code:

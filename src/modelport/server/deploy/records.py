@@ -15,6 +15,7 @@ from modelport.errors import Conflict, UserError
 from modelport.server.deploy import auth, tls
 from modelport.server.deploy.crypto import SecretBox
 from modelport.server.deploy.revision_plan import RevisionPlan, auth_mode, stored_config
+from modelport.server.security import envsecrets
 from modelport.server.store.base import utcnow
 from modelport.server.store.services import (
     DELETE,
@@ -42,6 +43,7 @@ def _add_revision(
     plan: RevisionPlan,
     config: DeploymentConfig,
     material: tls.TlsMaterial | None,
+    box: SecretBox,
 ) -> Revision:
     rev = Revision(
         service_id=service.id,
@@ -49,7 +51,7 @@ def _add_revision(
         models=[m.id for m in plan.models],
         inference_config=plan.inference_config,
         source_files=plan.source_files,
-        environment=plan.environment,
+        environment=envsecrets.seal(plan.environment, box),  # its variables, encrypted
         deployment_config=_stored(config, material),
         no_code=plan.no_code,
         tls_cert=None if material is None else material.cert_pem,
@@ -158,7 +160,7 @@ def create(
     service.deployment_config = _stored(config, material)
     service.updated_time = now
     apply_auth(service, config, box)
-    _add_revision(session, service, number, plan, config, material)
+    _add_revision(session, service, number, plan, config, material, box)
     op = new_operation(service, "Deploy", number)
     session.add(op)
     session.flush()
@@ -203,7 +205,7 @@ def update(
     if port is not None:
         service.port = port
     apply_auth(service, config, box)
-    _add_revision(session, service, number, plan, config, material)
+    _add_revision(session, service, number, plan, config, material, box)
     service.state, service.state_since = TRANSITIONING, now
     op = new_operation(service, kind, number)
     session.add(op)

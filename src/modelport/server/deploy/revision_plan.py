@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
 from modelport.environments.curated import get_curated
 from modelport.environments.spec import EnvironmentSpec, from_azure_json, to_azure_json
-from modelport.errors import UserError
+from modelport.errors import NotFound, UserError
 from modelport.server.deploy import nocode
 from modelport.server.deploy.models import ModelInfo
+from modelport.server.security import envsecrets
 from modelport.specs import (
     ACI,
     AKS,
@@ -158,7 +160,11 @@ def environment_json(body_env: Any, ic: dict[str, Any] | None, registered: Any) 
     if set(env) <= {"name", "version"}:
         return dict(registered(str(env.get("name")), env.get("version")))
     spec: EnvironmentSpec = from_azure_json(env)
-    return to_azure_json(spec)
+    doc = to_azure_json(spec)
+    if envsecrets.has_mask(doc):  # an Environment read back from the API: its secrets are masked
+        with contextlib.suppress(NotFound):
+            doc = envsecrets.restore_masked(doc, registered(spec.name, spec.version))
+    return doc
 
 
 def plan_revision(

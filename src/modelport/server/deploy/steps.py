@@ -29,6 +29,7 @@ from modelport.server.deploy.driver import Observation, ReplicaPlan
 from modelport.server.deploy.models import ModelInfo
 from modelport.server.deploy.revision_plan import CURATED_FOR
 from modelport.server.observe.ingest import replica_env
+from modelport.server.security import envsecrets
 from modelport.server.store import environments as env_store
 from modelport.server.store.services import REV_PENDING, REV_PREPARED, Revision, Service
 
@@ -126,7 +127,8 @@ def ensure_environment(
 ) -> tuple[EnvironmentSpec, BuiltEnvironment]:
     """Build the revision's environment, or reuse the cached build; the lock goes to the row."""
     ws = service.workspace
-    spec = from_azure_json(rev.environment or {"name": "AzureML-Minimal"})
+    env_doc = envsecrets.unseal(rev.environment or {"name": "AzureML-Minimal"}, deploy.box)
+    spec = from_azure_json(env_doc)
     log(f"Environment {spec.name}: resolving and building (or reusing) it.")
     registered = registered_lock(deploy, ws, spec.name, spec.version)
     try:

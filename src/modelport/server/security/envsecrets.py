@@ -55,6 +55,17 @@ def mask(doc: dict[str, Any]) -> dict[str, Any]:
     return _each(doc, lambda v: MASK)
 
 
+def has_mask(doc: dict[str, Any]) -> bool:
+    found: list[str] = []
+
+    def note(value: str) -> str:
+        found.append(value)
+        return value
+
+    _each(doc, note)
+    return MASK in found
+
+
 def restore_masked(doc: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
     """``doc`` with every ``MASK`` value taken from ``previous`` (plain), where it has one."""
     if previous is None:
