@@ -124,6 +124,16 @@ def test_studio_open_link_signs_a_phone_in_once(s: Session, chromium: Any) -> No
     phone.close()
 
 
+def test_studio_open_with_a_wrong_token_is_one_line_and_no_link(s: Session) -> None:
+    env = {**os.environ, **s.server.env, "MODELPORT_TOKEN": "wrong"}
+    out = subprocess.run(
+        [sys.executable, "-m", "modelport.cli.main", "studio", "open", "--no-browser"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 1 and out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1 and "token" in out.stderr
+
+
 def test_filter_models_by_tag(s: Session) -> None:
     page = s.page
     page.goto(f"{s.url}/w/default/models")
