@@ -72,5 +72,5 @@ def test_prebuild_environments_takes_curated_names_only(tmp_path: Path) -> None:
     )
     assert s.prebuild_environments == ("AzureML-Minimal", "azureml-minimal")
     assert resolve({"home": str(tmp_path)}).prebuild_environments is None
-    with pytest.raises(ModelportError, match="--prebuild-environments .*not curated: my-env"):
+    with pytest.raises(ModelportError, match=r"--prebuild-environments .*not curated: my-env"):
         resolve({"home": str(tmp_path), "prebuild_environments": "my-env"})

@@ -104,7 +104,7 @@ def test_cpu_and_memory_limits_are_applied_and_reported(driver: LocalDriver, app
             assert replica.limits.memory_bytes == int(1.5 * 2**30)
             # a quota, not a core: every replica may run on every CPU
             assert proc_status(replica.pid, "Cpus_allowed_list") == everyone
-            groups = open(f"/proc/{replica.pid}/cgroup").read()
+            groups = Path(f"/proc/{replica.pid}/cgroup").read_text()
             memory_group = next(g for g in replica.limits.notes if "/memory/" in g).split()[1]
             assert memory_group.endswith(f"modelport/ws.svc.rev-1.{replica.index}.{os.getpid()}")
             assert memory_group.split("/sys/fs/cgroup/memory")[1] in groups

@@ -13,6 +13,7 @@ nothing. A step that fails raises ``StepFailed`` with a typed cause (docs/deploy
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from modelport.server.store.services import REV_PENDING, REV_PREPARED, Revision,
 
 Log = Callable[[str], None]
 Record = Callable[[str], None]
-POLL_S = 0.2
+POLL_S = 0.05  # observe() reads the driver's memory: cheap, and each poll step delays Healthy
 
 
 def _nothing(_step: str) -> None:
@@ -139,10 +140,9 @@ def ensure_environment(
         message = f"the environment could not be built: {type(exc).__name__}: {exc}"
         raise StepFailed("EnvironmentBuildFailed", message, _tail(deploy, service)) from None
     if registered is None and not is_curated(spec.name) and spec.version is not None:
-        try:
+        # an inline environment JSON that was never registered has no row to record it on
+        with contextlib.suppress(ModelportError):
             env_store.record_lock(deploy.server, spec.name, spec.version, built.lock, workspace=ws)
-        except ModelportError:
-            pass  # an inline environment JSON that was never registered
     with deploy.server.store.write() as s:
         row = s.get(Revision, rev.id)
         if row is not None:
