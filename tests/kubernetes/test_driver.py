@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from modelport.errors import ServerError
+from modelport.errors import ServerError, UserError
 from modelport.specs import parse_deployment_config
 from modelport.targets.kubernetes.driver import KubernetesDriver, KubernetesTarget
 from modelport.targets.kubernetes.manifests import KubeService
@@ -99,3 +100,34 @@ def test_an_unreachable_api_server_is_a_clear_error() -> None:
     stub = ApiStub(f"http://127.0.0.1:{port}")  # nothing listens there
     with pytest.raises(ServerError, match="API server of target 'prod' cannot be reached"):
         _driver(stub).apply_service(_service({}))
+
+
+def test_files_a_kubeconfig_points_to_are_inlined_at_attach(tmp_path: Path) -> None:
+    import base64
+
+    import yaml
+
+    from modelport.sdk.compute_target import KubernetesCompute
+
+    (tmp_path / "certs").mkdir()
+    for name in ("ca.crt", "client.crt", "client.key"):
+        (tmp_path / "certs" / name).write_text(f"PEM of {name}")
+    kc = tmp_path / "config"
+    kc.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "mk",
+        "clusters": [{"name": "mk", "cluster": {"server": "https://192.0.2.1:8443",
+                                                "certificate-authority": "certs/ca.crt"}}],
+        "users": [{"name": "mk", "user": {"client-certificate": "certs/client.crt",
+                                          "client-key": str(tmp_path / "certs" / "client.key")}}],
+        "contexts": [{"name": "mk", "context": {"cluster": "mk", "user": "mk"}}],
+    }))  # fmt: skip
+    text = KubernetesCompute.attach_configuration(kc).kubeconfig
+    data = yaml.safe_load(text)
+    cluster, user = data["clusters"][0]["cluster"], data["users"][0]["user"]
+    assert "certificate-authority" not in cluster
+    assert base64.b64decode(cluster["certificate-authority-data"]) == b"PEM of ca.crt"
+    assert base64.b64decode(user["client-key-data"]) == b"PEM of client.key"
+    assert set(user) == {"client-certificate-data", "client-key-data"}
+    (tmp_path / "certs" / "ca.crt").unlink()
+    with pytest.raises(UserError, match="kubeconfig names certificate-authority"):
+        KubernetesCompute.attach_configuration(kc)

@@ -124,6 +124,8 @@ class KubernetesCompute(ComputeTarget):
 
 
 def read_kubeconfig(path: str | Path | None) -> str:
+    """The kubeconfig's text, with the files it points to (CA, client certificate and key, as
+    minikube writes them) inlined as ``*-data``: the server that uses it has no such files."""
     import os
 
     if path is None:
@@ -131,11 +133,47 @@ def read_kubeconfig(path: str | Path | None) -> str:
         path = first or "~/.kube/config"
     file = Path(path).expanduser()
     try:
-        return file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"kubeconfig file {file} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read kubeconfig file {file}: {exc}") from None
+    return inline_kubeconfig_files(text, file.parent)
+
+
+_FILE_KEYS = {
+    "clusters": ("cluster", ("certificate-authority",)),
+    "users": ("user", ("client-certificate", "client-key")),
+}
+
+
+def inline_kubeconfig_files(text: str, base: Path) -> str:
+    import base64
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text  # the server says what is wrong with it
+    if not isinstance(data, dict):
+        return text
+    changed = False
+    for section, (inner, keys) in _FILE_KEYS.items():
+        for entry in data.get(section) or []:
+            body = entry.get(inner) if isinstance(entry, dict) else None
+            for key in keys:
+                if not isinstance(body, dict) or not isinstance(body.get(key), str):
+                    continue
+                target = (base / Path(body[key]).expanduser()).resolve()
+                try:
+                    content = target.read_bytes()
+                except OSError as exc:
+                    raise UserError(f"kubeconfig names {key} {target}: {exc.strerror}") from None
+                body[f"{key}-data"] = base64.b64encode(content).decode("ascii")
+                del body[key]
+                changed = True
+    return yaml.safe_dump(data, sort_keys=False) if changed else text
 
 
 # -- Kubernetes manifests, for teams that apply through GitOps -----------------------------------
