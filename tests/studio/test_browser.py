@@ -146,6 +146,27 @@ def test_filter_models_by_tag(s: Session) -> None:
     s.shot("models")
 
 
+def test_forged_requests_are_refused_in_the_browser(s: Session) -> None:
+    target = f"{s.url}/w/default/models/digits/1/labels"
+    # same origin, signed in, but without the CSRF token: 403
+    status = s.page.evaluate(
+        """url => fetch(url, {method: "POST", body: "add_tag=forged%3D1",
+             headers: {"Content-Type": "application/x-www-form-urlencoded"}}).then(r => r.status)""",
+        target,
+    )
+    assert status == 403
+    # another site's form: the SameSite=Strict cookie stays home, so it meets the sign-in page
+    evil = s.page.context.new_page()
+    evil.set_content(
+        f'<form method="post" action="{target}"><input name="add_tag" value="forged=1">'
+        '<button id="go">win a prize</button></form>'
+    )
+    evil.click("#go")
+    evil.wait_for_url("**/signin**")
+    evil.close()
+    assert "forged" not in s.api.get(f"{WS}/models/digits/versions/1").json()["tags"]
+
+
 def test_deploy_from_model_page_to_healthy(s: Session) -> None:
     page = s.page
     page.click("#model-rows a:text('digits')")
