@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import socket
 
+import pytest
+
 from modelport.serving.logs import REQUEST_ID
 from modelport.serving.telemetry import MAX_BODY, Sink, Telemetry, TraceStream, encode
 
@@ -60,3 +62,27 @@ def test_only_complete_lines_written_during_a_request_become_traces() -> None:
         REQUEST_ID.reset(token)
     assert [i[2:] for i in tel.buf] == [("r9", "hello world"), ("r9", "second line")]
     assert out.getvalue() == "outside a request\nhello world\nsecond line\n"
+
+
+def test_a_batch_over_the_body_limit_goes_in_halves_and_a_huge_record_is_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import modelport.serving.telemetry as telemetry
+
+    posted: list[int] = []
+
+    class CountingSink(Sink):
+        def send(self, body: bytes) -> bool:
+            posted.append(len(body))
+            return True
+
+    monkeypatch.setattr(telemetry, "MAX_POST_BYTES", 2000)
+    tel = Telemetry(
+        CountingSink("http://127.0.0.1:1/x", "k", None, None), requests=True, data=False
+    )
+    for i in range(40):
+        tel.trace(f"r{i}", "x" * 100)
+    tel.trace("big", "y" * 5000)
+    tel.flush()
+    assert len(posted) > 1 and max(posted) <= 2000
+    assert (tel.sent, tel.dropped) == (40, 1)

@@ -138,9 +138,14 @@ def test_an_event_committed_before_a_kill_9_is_delivered_after_restart(
     try:
         hooks.wait(lambda: len(hooks.at("/k")) == 1, "the event after the restart")
         (event,) = hooks.at("/k")[0].json
-        assert event["subject"] == "models/digits:1" and hooks.at("/k")[0].signed_with(
-            hook["secret"]
-        )
+        assert event["subject"] == "models/digits:1"
+        assert hooks.at("/k")[0].signed_with(hook["secret"])
+        from modelport import Workspace
+        from modelport.sdk.webhooks import Webhook
+
+        ws = Workspace.get("default", server_url=again.url, token=again.token)
+        assert [w["name"] for w in Webhook.list(ws)] == ["k"]
+        hooks.wait(lambda: Webhook(ws, "k").deliveries()[0]["state"] == "Delivered", "the log")
     finally:
         again.stop()
 

@@ -32,6 +32,7 @@ from modelport.serving.logs import REQUEST_ID, PrefixedStream, log
 REQUEST, TRACE, EXCEPTION, BODY, DATA = 0, 1, 2, 3, 4
 MAX_BODY = 64 * 1024  # App Insights' payload limit, kept by v1's server
 MAX_TEXT = 32 * 1024
+MAX_POST_BYTES = 4 * 1024 * 1024  # half the workspace server's JSON body limit (8 MiB)
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -116,6 +117,7 @@ class Telemetry:
         self.flush_s = flush_s
         self.buf: list[tuple[Any, ...]] = []
         self.dropped = 0
+        self._reported_dropped = 0
         self.sent = 0
         self.header = {"revision": revision, "replica": replica, "models": models}
         self._wake = threading.Event()
@@ -169,13 +171,27 @@ class Telemetry:
 
     def flush(self) -> None:
         items, self.buf = self.buf, []
-        if not items and not self.dropped:
+        if not items and self.dropped == self._reported_dropped:
             return
+        self._send(items)
+
+    def _send(self, items: list[tuple[Any, ...]]) -> None:
+        """POST ``items``, halving batches whose JSON would pass the server's body limit."""
         batch = encode(items)
         batch.update(self.header, dropped=self.dropped)
+        body = orjson.dumps(batch, option=orjson.OPT_SERIALIZE_NUMPY)
+        if len(body) > MAX_POST_BYTES:
+            if len(items) == 1:  # one record larger than a request may be (a huge collect())
+                self.dropped += 1
+                return
+            half = len(items) // 2
+            self._send(items[:half])
+            self._send(items[half:])
+            return
         assert self.sink is not None
-        if self.sink.send(orjson.dumps(batch, option=orjson.OPT_SERIALIZE_NUMPY)):
+        if self.sink.send(body):
             self.sent += len(items)
+            self._reported_dropped = batch["dropped"]
         else:
             self.dropped += len(items)
 

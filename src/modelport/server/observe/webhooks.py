@@ -86,6 +86,9 @@ class Dispatcher:
 
     def tick(self) -> bool:
         """One pass; True when there may be more work right away."""
+        with self.ctx.store.read() as s:
+            if not store.work_waiting(s):  # idle: no write transaction (SQLite's single writer)
+                return False
         with self.ctx.store.write() as s:
             fanned = store.fan_out(s)
         with self.ctx.store.write() as s:

@@ -152,6 +152,20 @@ def _locked(session: Session, stmt: Any) -> Any:
     return stmt  # SQLite: the write transaction (BEGIN IMMEDIATE) already excludes others
 
 
+def work_waiting(session: Session) -> bool:
+    """Whether an event waits for fan-out or a delivery is due (a read, before any write lock)."""
+    now = utcnow()
+    event = session.scalar(select(OutboxEvent.id).where(OutboxEvent.dispatched.is_(False)).limit(1))
+    if event is not None:
+        return True
+    due = select(Delivery.id).where(
+        Delivery.state == PENDING,
+        Delivery.next_attempt_at <= now,
+        or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+    )
+    return session.scalar(due.limit(1)) is not None
+
+
 def fan_out(session: Session, limit: int = 200) -> int:
     """Turn undispatched outbox rows into one delivery per matching subscription; how many events."""
     events = list(session.scalars(_locked(session, select(OutboxEvent).where(OutboxEvent.dispatched.is_(False))
