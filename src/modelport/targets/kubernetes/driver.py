@@ -35,6 +35,7 @@ from modelport.targets.kubernetes.manifests import (
 from modelport.targets.kubernetes.status import (
     StateReport,
     deployment_state,
+    is_ready,
     observe_revisions,
     pod_name,
 )
@@ -150,7 +151,7 @@ class KubernetesDriver:
                         raise
 
     def logs(self, service: str, num_lines: int = 5000, namespace: str | None = None) -> str:
-        _, _, logs = self._read(service, namespace, num_lines)
+        _, _, logs = self._read(service, namespace, num_lines, every_pod=True)
         return "".join(
             f"--- pod {pod} ---\n" + "".join(line + "\n" for line in lines)
             for pod, lines in logs.items()
@@ -177,8 +178,10 @@ class KubernetesDriver:
 
     # -- reading ------------------------------------------------------------------------------
     def _read(
-        self, service: str, namespace: str | None, log_lines: int
+        self, service: str, namespace: str | None, log_lines: int, *, every_pod: bool = False
     ) -> tuple[Deployment | None, list[Pod], dict[str, list[str]]]:
+        """The Deployment, its pods, and log tails: of every pod for ``logs()``, else only of
+        pods that are not ready (they explain a failure; the reconciler observes every second)."""
         workspace, name = _split(service)
         ns = namespace or self.target.namespace
         labels = {LABEL_SERVICE: name}
@@ -192,7 +195,8 @@ class KubernetesDriver:
                     raise
                 deployment = None
             pods = list(self.client.list(Pod, namespace=ns, labels=labels))  # type: ignore[arg-type]
-        logs = {pod_name(p): self._pod_log(p, ns, log_lines) for p in pods} if log_lines else {}
+        wanted = [p for p in pods if every_pod or not is_ready(p)] if log_lines else []
+        logs = {pod_name(p): self._pod_log(p, ns, log_lines) for p in wanted}
         return deployment, pods, logs
 
     def _pod_log(self, pod: Pod, namespace: str, lines: int) -> list[str]:

@@ -87,7 +87,7 @@ def _container(pod: Pod) -> ContainerStatus | None:
     return statuses[0] if statuses else None
 
 
-def _ready(pod: Pod) -> bool:
+def is_ready(pod: Pod) -> bool:
     conditions = (pod.status.conditions or []) if pod.status else []
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
@@ -155,13 +155,13 @@ def observed_replica(pod: Pod, index: int, log_lines: Sequence[str] = ()) -> Obs
         revision=pod_revision(pod),
         pid=None,
         alive=running is not None,
-        ready=_ready(pod),
+        ready=is_ready(pod),
         restarts=status.restartCount if status else 0,
         last_exit_code=terminated.exitCode if terminated else None,
         started_at=running.startedAt.timestamp() if running and running.startedAt else None,
         port=IMAGE_PORT,
         health_port=None,
-        cause=None if _ready(pod) else pod_cause(pod, log_lines),
+        cause=None if is_ready(pod) else pod_cause(pod, log_lines),
     )
 
 
@@ -237,14 +237,14 @@ def deployment_state(
     current = _deployment_revision(deployment)
     mine = [p for p in pods if pod_revision(p) == current]
     desired = desired_replicas(deployment)
-    ready = sum(_ready(p) for p in mine)
+    ready = sum(is_ready(p) for p in mine)
     conditions = (
         {c.type: c for c in (deployment.status.conditions or [])} if deployment.status else {}
     )
     available = conditions.get("Available")
     progressing = conditions.get("Progressing")
     was_serving = available is not None and available.status == "True"
-    causes = [pod_cause(p, logs.get(pod_name(p), ())) for p in mine if not _ready(p)]
+    causes = [pod_cause(p, logs.get(pod_name(p), ())) for p in mine if not is_ready(p)]
     cause = _worst(causes)
     if ready >= desired and desired > 0 and cause is None:
         return StateReport(HEALTHY, None, ready, desired)
