@@ -235,13 +235,15 @@ def compile_mode() -> str:
 
 
 def compile_in_background(python: Path, log: Callable[[str], None]) -> None:
-    """Byte-compile the environment's packages in a low-priority process; nothing waits for it.
+    """Byte-compile the environment's packages in an idle-priority process; nothing waits for it.
 
     Concurrent writers of one .pyc (this and a replica importing the module) are safe: both
     write a temporary file and rename it.
     """
     code = (
-        "import compileall, os, site, sys; os.nice(10); "
+        # SCHED_IDLE: only CPU nobody else wants, so a replica's first imports never wait on it
+        "import compileall, os, site, sys; os.sched_setscheduler(0, os.SCHED_IDLE, "
+        "os.sched_param(0)); "
         "sys.exit(not all(compileall.compile_dir(d, quiet=2, workers=1) for d in "
         "site.getsitepackages()))"
     )
