@@ -191,7 +191,7 @@ class Scraper:
             if dt is None or dt <= 0:
                 return  # the first scrape is the baseline
             total = sum(status.values())
-            point = {
+            point: dict[str, Any] = {
                 "time": now,
                 "requestsPerSecond": round(total / dt, 3),
                 "requests": int(total),
@@ -204,8 +204,8 @@ class Scraper:
                 "replicas": len(scrapes),
             }
             for q, label in ((0.5, "p50Ms"), (0.95, "p95Ms"), (0.99, "p99Ms")):
-                value = _quantile(buckets, q) if total else None
-                point[label] = None if value is None else round(value * 1000, 3)
+                seconds = _quantile(buckets, q) if total else None
+                point[label] = None if seconds is None else round(seconds * 1000, 3)
             h.points.append(point)
 
     def points(self, ws: str, name: str, since: float | None) -> list[dict[str, Any]]:
