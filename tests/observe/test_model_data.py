@@ -20,6 +20,7 @@ from tests.e2e.deploy_support import WS, deploy, deployed, register_model
 from tests.observe.receiver import receiver
 
 SCRIPT = """
+import os
 from azureml.monitoring import ModelDataCollector
 
 def init():
@@ -33,7 +34,8 @@ def run(raw):
     correlation = inputs_dc.collect(rows)
     labels = [[a + b] for a, b in rows]
     prediction_dc.collect(labels)
-    return {"labels": labels, "correlation": correlation["$aml_dc_correlation_id"]}
+    return {"labels": labels, "correlation": correlation["$aml_dc_correlation_id"],
+            "collecting": os.environ["AML_MODEL_DC_STORAGE_ENABLED"]}
 """
 
 
@@ -111,7 +113,8 @@ def _deploy_collect_and_update(server: ServerProcess, client: httpx.Client) -> N
     assert svc["deploymentConfig"]["dataCollection"]["storageEnabled"] is False
     r = httpx.post(svc["scoringUri"], json={"data": [[5, 5]]}, headers={"x-request-id": "dc-off"})
     assert r.status_code == 200 and r.json()["correlation"] == "dc-off"
-    time.sleep(1.5)  # three flush intervals: a row would have arrived (absence cannot be polled)
+    # the new replicas' collectors are off (the script reports the switch it was given)
+    assert r.json()["collecting"] == "false"
     assert "dc-off" not in {r["$aml_dc_correlation_id"] for r in _rows(server)}
     bad = _cli(server, "service", "update", "-n", "collect", "--collect-model-data", "maybe")
     assert (
