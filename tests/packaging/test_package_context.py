@@ -181,3 +181,22 @@ def test_a_package_lost_with_its_server_reads_failed(
     assert client.get(url + "/context").status_code == 409
     assert client.delete(url).status_code == 204
     assert client.get(url).status_code == 404
+
+
+def test_environment_variables_become_env_lines(
+    ws: Workspace, digits: Model, tmp_path: Path
+) -> None:
+    from tests.e2e.sdk_deploy_support import write_source
+
+    folder = write_source(
+        tmp_path / "src", "def init():\n    pass\n\ndef run(raw):\n    return raw\n"
+    )
+    env = {"name": "pkg-vars-env", "environmentVariables": {"GREETING": 'say "hi" to $USER'}}
+    from modelport import InferenceConfig
+
+    ic = InferenceConfig(entry_script="score.py", source_directory=str(folder), environment=env)
+    pkg = Model.package(ws, [digits], ic, generate_dockerfile=True)
+    pkg.wait_for_creation(timeout=300)
+    dockerfile = (pkg.save(tmp_path / "ctx") / "Dockerfile").read_text()
+    assert 'GREETING="say \\"hi\\" to \\$USER"' in dockerfile  # quoted: no expansion, no breakage
+    assert "written into the image as ENV: GREETING" in pkg.get_logs()

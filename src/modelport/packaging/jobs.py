@@ -98,6 +98,10 @@ def _run(dctx: DeployContext, ws: str, folder: Path, inputs: context.PackageInpu
 
         full = assemble.lock_environment(dctx, ws, inputs, log)
         snap = runtime.snapshot(dctx.env_cache, runtime.fingerprint())
+        if full.environment_variables:
+            # as in v1 images; anyone who can pull the image can read them (docs/package.md)
+            names = ", ".join(sorted(full.environment_variables))
+            log(f"Environment variables written into the image as ENV: {names}.")
         log("Writing the build context (Dockerfile, app root, lock, serving runtime).")
         ctx_dir = context.write_context(
             folder / "context", full, dctx.server.artifacts.path, snap.root
