@@ -54,6 +54,7 @@ def test_history_and_one_prometheus_endpoint_cover_every_replica(server: ServerP
         assert (f'modelport_requests_total{{workspace="default",service="metered",revision="1",'
                 f'replica="{replica}",route="score",status="200"}}') in text  # fmt: skip
     assert text.count("# TYPE modelport_requests_total counter") == 1
+    assert "# TYPE modelport_telemetry_dropped_total counter" in text
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
 
     env = {**server.env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}

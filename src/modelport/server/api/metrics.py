@@ -38,6 +38,14 @@ def service_metrics(
 @router.get("/metrics", response_class=PlainTextResponse)
 def prometheus(ctx: Ctx) -> PlainTextResponse:
     """Every replica's /metrics with workspace, service, revision and replica labels."""
-    return PlainTextResponse(
-        runtime(ctx).scraper.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+    rt = runtime(ctx)
+    lines = [
+        "# HELP modelport_telemetry_dropped_total Telemetry records a replica dropped (buffer full "
+        "or workspace server unreachable), as last reported.",
+        "# TYPE modelport_telemetry_dropped_total counter",
+    ]
+    for (ws, name, replica), n in sorted(rt.dropped.items()):
+        lines.append(f'modelport_telemetry_dropped_total{{workspace="{ws}",service="{name}",'
+                     f'replica="{replica}"}} {n}')  # fmt: skip
+    text = rt.scraper.exposition() + "\n".join(lines) + "\n"
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
