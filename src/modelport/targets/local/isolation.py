@@ -89,12 +89,10 @@ def unreachable(path: Path, execute: bool = False) -> str | None:
         if not os.stat(parent).st_mode & stat.S_IXOTH:
             return f"{parent} is not traversable by other users"
     mode = os.stat(real).st_mode
-    if stat.S_ISDIR(mode):  # a directory on the way: traversing is enough
-        need = stat.S_IXOTH
-    else:
-        need = stat.S_IROTH | (stat.S_IXOTH if execute else 0)
+    # a directory on the way only needs traversing
+    need = stat.S_IXOTH if stat.S_ISDIR(mode) else stat.S_IROTH | (stat.S_IXOTH if execute else 0)
     if mode & need != need:
-        return f"{real} is not readable by other users"
+        return f"{real} is not reachable by other users"
     return None
 
 
