@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,4 +157,41 @@ def test_replica_answers_400_to_deep_nesting_and_421_to_a_foreign_host(tmp_path:
         assert r.status_code < 500, r.text
         assert "RecursionError" not in served.log()
     finally:
+        served.stop()
+
+
+SLOW = """
+import time
+
+def init():
+    pass
+
+def run(raw):
+    time.sleep(3)
+    return "done"
+"""
+
+
+def test_replica_past_its_cap_with_every_connection_busy_answers_503(tmp_path: Path) -> None:
+    served, _ = serve_limited(tmp_path, SLOW, 1024, "--max-connections", "2",
+                              "--max-concurrent-requests", "4")  # fmt: skip
+    busy = []
+    try:
+        for _ in range(2):  # two requests being answered: nothing may be pushed out
+            s = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+            s.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1")
+            busy.append(s)
+        deadline = time.monotonic() + 10
+        while True:
+            r = httpx.get(f"{served.url}/", timeout=10)
+            if r.status_code == 503:
+                break
+            assert time.monotonic() < deadline, "never refused"
+            time.sleep(0.05)  # poll until both slow requests are in run()
+        assert "too many open connections" in r.json()["message"]
+        for s in busy:  # the busy ones are answered, not evicted
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        for s in busy:
+            s.close()
         served.stop()
