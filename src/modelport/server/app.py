@@ -62,5 +62,5 @@ def create_app(ctx: ServerContext) -> FastAPI:
         return JSONResponse(app.openapi())
 
     studio.install(app)  # the web studio at / (pages call the API above in-process)
-    observe_runtime.install(app, ctx)  # telemetry retention sweep, OTLP export
+    observe_runtime.install(app, ctx)  # telemetry retention, OTLP export, webhooks, metrics scrape
     return app
