@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
+import time
 
 import pytest
 
@@ -86,3 +87,22 @@ def test_a_batch_over_the_body_limit_goes_in_halves_and_a_huge_record_is_dropped
     tel.flush()
     assert len(posted) > 1 and max(posted) <= 2000
     assert (tel.sent, tel.dropped) == (40, 1)
+
+
+def test_a_draining_replica_reports_at_once_not_at_the_next_interval() -> None:
+    posted: list[bytes] = []
+
+    class CountingSink(Sink):
+        def send(self, body: bytes) -> bool:
+            posted.append(body)
+            return True
+
+    tel = Telemetry(CountingSink("http://127.0.0.1:1/x", "k", None, None), requests=True,
+                    data=False, flush_s=3600)  # fmt: skip
+    tel.draining = lambda: True
+    tel.start()
+    tel.request(SCOPE, 200, "last", 0.001)
+    deadline = time.monotonic() + 10
+    while not posted and time.monotonic() < deadline:
+        time.sleep(0.01)  # poll interval, bounded by the deadline
+    assert posted and b"last" in posted[0]

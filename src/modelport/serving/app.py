@@ -95,6 +95,8 @@ class App:
         self.cors_origins = {o.encode() for o in origins}
         tel = telemetry_mod.current() if role == "main" else None
         self.telemetry = tel if tel is not None and tel.requests else None
+        if tel is not None:
+            tel.draining = lambda: state.draining
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ from modelport.serving.logs import REQUEST_ID, PrefixedStream, log
 REQUEST, TRACE, EXCEPTION, BODY, DATA = 0, 1, 2, 3, 4
 MAX_BODY = 64 * 1024  # App Insights' payload limit, kept by v1's server
 MAX_TEXT = 32 * 1024
+DRAIN_FLUSH_S = 0.05
 MAX_POST_BYTES = 4 * 1024 * 1024  # half the workspace server's JSON body limit (8 MiB)
 _TRUE = ("1", "true", "yes", "on")
 
@@ -122,6 +124,7 @@ class Telemetry:
         self.header = {"revision": revision, "replica": replica, "models": models}
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.draining: Callable[[], bool] = lambda: False  # the App sets its state's flag
 
     # -- the hot path: append a tuple, nothing else -----------------------------------------
     def request(self, scope: dict[str, Any], status: int, rid: str, seconds: float) -> None:
@@ -162,7 +165,8 @@ class Telemetry:
 
     def _loop(self) -> None:
         while True:
-            self._wake.wait(self.flush_s)
+            # a draining replica exits soon: report every 50 ms so little is left unsent
+            self._wake.wait(DRAIN_FLUSH_S if self.draining() else self.flush_s)
             self._wake.clear()
             try:
                 self.flush()
