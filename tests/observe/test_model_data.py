@@ -103,6 +103,18 @@ def _deploy_collect_and_update(server: ServerProcess, client: httpx.Client) -> N
     assert (layout / "inputs" / day / "data.csv").is_file()
     assert (layout / "predictions" / day / "data.csv").is_file()
 
+    target = server.home.parent / "inputs.parquet"
+    out = _cli(
+        server, "service", "data", "-n", "collect", "--format", "parquet", "--file", str(target)
+    )
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # one readable line naming what is missing
+        assert out.returncode != 0 and "pyarrow" in out.stderr and "Traceback" not in out.stderr
+    else:
+        import pandas as pd
+
+        assert out.returncode == 0 and len(pd.read_parquet(target)) == 4
     answer = client.get(f"{WS}/services/collect/data", params={"designation": "../x"})
     assert answer.status_code == 400 and "designation" in answer.json()["message"]
 
