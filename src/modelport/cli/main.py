@@ -47,6 +47,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("webhook", "modelport.cli.webhook"),
     ("target", "modelport.cli.target"),
     ("studio", "modelport.cli.studio"),
+    ("batch", "modelport.cli.batch"),
 ]
 
 

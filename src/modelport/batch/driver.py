@@ -1,0 +1,109 @@
+"""One batch run from start (or resume) to its output: plan, journal, engine, output, summary.
+
+Layout under the output folder::
+
+    <output>/<append_row_file_name>          the rows (append_row), rebuilt from the journal
+    <output>/runs/<run_id>/journal.jsonl     finished mini-batches (what --resume reads)
+    <output>/runs/<run_id>/summary.json      processed, succeeded, failed, retried, seconds
+    <output>/runs/<run_id>/logs/worker-N.log each worker's stdout/stderr
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelport.batch.config import ParallelRunConfig
+from modelport.batch.journal import Journal
+from modelport.batch.local import BatchFailed, LocalEngine, Progress, Summary
+from modelport.batch.plan import fingerprint, guess_format, list_inputs, make_plan
+from modelport.batch.worker import WorkerSpec
+from modelport.errors import UserError
+from modelport.serving.entry_script import EntryScriptError, locate
+
+RUNS_DIR = "runs"
+
+
+def new_run_id() -> str:
+    return f"batch_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
+
+
+@dataclass
+class BatchJob:
+    """Everything one run needs besides the config."""
+
+    inputs: Sequence[str]
+    output_dir: str
+    input_format: str | None = None  # None: guessed from the file suffixes
+    arguments: Sequence[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    run_id: str | None = None  # given: resume that run (or use a workspace Run's id)
+
+
+def run_dir(output_dir: str, run_id: str) -> str:
+    return os.path.join(output_dir, RUNS_DIR, run_id)
+
+
+def run_batch(
+    config: ParallelRunConfig,
+    job: BatchJob,
+    progress: Progress | None = None,
+    on_start: Callable[[str, int], None] | None = None,
+) -> tuple[str, Summary]:
+    """Run (or resume) the job; returns its run id and summary (status Failed on a stop)."""
+    try:
+        script = locate(config.entry_script, config.source_directory, os.getcwd())
+    except EntryScriptError as e:
+        raise UserError(str(e)) from None
+    paths = list_inputs(list(job.inputs))
+    kind = job.input_format or guess_format(paths)
+    plan = make_plan(paths, kind, config.batch_size_for(tabular=kind != "files"))
+    run_id = job.run_id or new_run_id()
+    base = run_dir(job.output_dir, run_id)
+    journal_path = os.path.join(base, "journal.jsonl")
+    header = {"plan": fingerprint(plan), "format": kind, "mini_batches": len(plan)}
+    journal = Journal(journal_path, header)
+    log_dir = os.path.join(base, "logs")
+    os.makedirs(log_dir, exist_ok=True)
+    summary = Summary(skipped=len(journal.entries))
+    for entry in journal.entries.values():
+        summary.mini_batches += 1
+        summary.processed += entry.items
+        summary.succeeded += entry.succeeded
+        summary.failed += entry.failed
+        summary.retried += entry.tries - 1
+    spec = WorkerSpec(
+        script=script,
+        source_dir=config.source_directory,
+        arguments=[str(a) for a in job.arguments],
+        env={**job.env, "MODELPORT_BATCH_OUTPUT": os.path.abspath(job.output_dir)},
+        log_dir=log_dir,
+        logging_level=config.logging_level,
+        tabular=kind != "files",
+    )
+    if on_start is not None:
+        on_start(run_id, len(plan))
+    began = time.monotonic()
+    try:
+        LocalEngine(config, spec, journal).run(plan, summary, progress or (lambda d, t: None))
+    except BatchFailed as e:
+        summary.status, summary.error = "Failed", str(e)
+    finally:
+        journal.close()
+        summary.seconds = round(time.monotonic() - began, 3)
+    if config.output_action == "append_row":
+        journal.write_output(os.path.join(job.output_dir, str(config.append_row_file_name)))
+    _write_json(os.path.join(base, "summary.json"), summary.as_dict())
+    return run_id, summary
+
+
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    tmp = path + ".partial"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)

@@ -1,0 +1,125 @@
+"""One worker process: load the entry script, ``init()`` once, then ``run(mini_batch)`` per message.
+
+Messages to the driver: ``("ready", pid)``, ``("init_failed", text)``, ``("done", index, items,
+succeeded, rows)``, ``("error", index, text)``. The driver owns timeouts and retries; a worker only
+reports. Its stdout/stderr go to its own log file (per-worker logs, as v1's ``logs/user/``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from modelport.batch.plan import MiniBatch
+
+
+@dataclass
+class WorkerSpec:
+    """What every worker needs to start the script the same way."""
+
+    script: str
+    source_dir: str | None
+    arguments: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    log_dir: str = "."
+    logging_level: str = "INFO"
+    tabular: bool = False
+
+
+def read_mini_batch(batch: MiniBatch) -> tuple[Any, int]:
+    """The script's argument (paths, or a DataFrame) and its number of items."""
+    if batch.kind == "files":
+        return list(batch.paths), len(batch.paths)
+    import pandas as pd
+
+    path = batch.paths[0]
+    if batch.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        groups = list(range(batch.start, batch.stop))
+        frame = pq.ParquetFile(path).read_row_groups(groups).to_pandas()
+    else:
+        with open(path, "rb") as f:
+            header = f.readline() if batch.kind == "csv" else b""
+            f.seek(batch.start)
+            data = f.read(batch.stop - batch.start)
+        if batch.kind == "csv":
+            frame = pd.read_csv(io.BytesIO(header + data))
+        else:
+            frame = pd.read_json(io.BytesIO(data), lines=True)
+    return frame, len(frame)
+
+
+def result_rows(result: Any) -> list[str]:
+    """One output line per returned element: ``str(x)``, a DataFrame row's values space-separated."""
+    if result is None:
+        return []
+    if hasattr(result, "to_csv") and hasattr(result, "columns"):
+        text: str = result.to_csv(sep=" ", header=False, index=False, lineterminator="\n")
+        return text.splitlines()
+    return [str(x).replace("\n", " ") for x in result]
+
+
+def _redirect_output(log_path: str) -> None:
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 (lives as long as the process)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+
+
+def main(worker_id: int, conn: Connection, spec: WorkerSpec) -> None:
+    """Entry point of a worker process (spawned by the engine)."""
+    _redirect_output(os.path.join(spec.log_dir, f"worker-{worker_id}.log"))
+    logging.basicConfig(
+        level=spec.logging_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    os.environ.update(spec.env)
+    # v1 passed the step's arguments on the command line; scripts read them with parse_known_args
+    sys.argv = [spec.script, *spec.arguments]
+    for path in (spec.source_dir, os.path.dirname(spec.script)):
+        if path and path not in sys.path:
+            sys.path.insert(0, path)
+    from modelport.compat import install
+    from modelport.serving.entry_script import load
+
+    install()
+    print(f"worker {worker_id} (pid {os.getpid()}): loading {spec.script}", flush=True)
+    try:
+        script = load(spec.script)
+        script.init()
+    except BaseException:
+        conn.send(("init_failed", traceback.format_exc()))
+        return
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the driver is gone
+            return
+        if message is None:
+            return
+        batch = MiniBatch(**message)
+        began = time.monotonic()
+        try:
+            argument, items = read_mini_batch(batch)
+            result = script.run(argument)
+            rows = result_rows(result)
+        except Exception:
+            text = traceback.format_exc()
+            print(f"mini-batch {batch.index} failed:\n{text}", flush=True)
+            conn.send(("error", batch.index, text.strip().splitlines()[-1]))
+            continue
+        print(
+            f"mini-batch {batch.index}: {len(rows)} of {items} in {time.monotonic() - began:.3f}s",
+            flush=True,
+        )
+        conn.send(("done", batch.index, items, len(rows), rows))

@@ -1,0 +1,194 @@
+"""``modelport batch run``: a v1 ParallelRunStep entry script over files or tables, resumable."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+
+from modelport.errors import UserError
+
+app = typer.Typer(
+    help="Batch inference with v1 ParallelRunStep entry scripts (init() once per worker, "
+    "run(mini_batch) per mini-batch) on a pool of local processes.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+
+
+class _PlainProgress:
+    """One line per ~5% when stderr is not a terminal (CI logs, pipes)."""
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        step = max(1, total // 20)
+        if done == self.last or (done % step and done != total):
+            return
+        self.last = done
+        elapsed = time.monotonic() - self.began
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else 0.0
+        print(
+            f"mini-batches {done}/{total} ({rate:.1f}/s, ETA {eta:.0f}s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+class _RichProgress:
+    """A bar with rate and ETA on a terminal."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("mini-batches"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task: Any = None
+        self.began = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.task is None:
+            self.bar.start()
+            self.task = self.bar.add_task("run", total=total, rate="")
+        elapsed = time.monotonic() - self.began
+        rate = f"{done / elapsed:.1f}/s" if elapsed > 0 else ""
+        self.bar.update(self.task, completed=done, rate=rate)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def run(
+    ctx: typer.Context,
+    entry_script: Annotated[
+        str, typer.Option("--entry-script", help="Script with init() and run(mini_batch).")
+    ],
+    inputs: Annotated[
+        list[str],
+        typer.Option("--input", help="A file, a folder (walked) or a glob; repeatable."),
+    ],
+    output: Annotated[str, typer.Option("--output", help="Output folder.")],
+    input_format: Annotated[
+        str | None,
+        typer.Option(
+            "--input-format",
+            help="files (run() gets paths) or csv|parquet|jsonl (run() gets a DataFrame); "
+            "default: from the file suffixes.",
+        ),
+    ] = None,
+    mini_batch_size: Annotated[
+        str | None,
+        typer.Option(
+            "--mini-batch-size",
+            help="Files per mini-batch (default 10) or, for tables, a size like 1MB (default).",
+        ),
+    ] = None,
+    source_directory: Annotated[
+        str | None, typer.Option("--source-directory", help="Folder of the script and its modules.")
+    ] = None,
+    process_count: Annotated[
+        int, typer.Option("--process-count", help="Worker processes (process_count_per_node).")
+    ] = 1,
+    error_threshold: Annotated[
+        int,
+        typer.Option("--error-threshold", help="Failed items tolerated in all; -1 ignores all."),
+    ] = 10,
+    output_action: Annotated[
+        str, typer.Option("--output-action", help="append_row or summary_only.")
+    ] = "append_row",
+    append_row_file_name: Annotated[
+        str, typer.Option("--append-row-file-name", help="File of the appended rows.")
+    ] = "parallel_run_step.txt",
+    timeout: Annotated[
+        int, typer.Option("--run-invocation-timeout", help="Seconds one run() call may take.")
+    ] = 60,
+    max_try: Annotated[
+        int, typer.Option("--run-max-try", help="Attempts per mini-batch before it fails.")
+    ] = 3,
+    logging_level: Annotated[
+        str, typer.Option("--logging-level", help="WARNING, INFO or DEBUG.")
+    ] = "INFO",
+    model_dir: Annotated[
+        str | None,
+        typer.Option("--model-dir", help="AZUREML_MODEL_DIR for the script (a model folder)."),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume", help="Continue the run RUN_ID in --output: skip its finished mini-batches."
+        ),
+    ] = None,
+) -> None:
+    """Run an entry script over every mini-batch of the input and write the appended rows.
+
+    Arguments after `--` reach the script's sys.argv (read them with argparse's
+    parse_known_args, as in v1). The output folder gets the rows (parallel_run_step.txt) and
+    runs/RUN_ID/ with the journal, summary.json and one log per worker. After a crash, run the
+    same command with `--resume RUN_ID`: finished mini-batches are skipped, no row is written
+    twice.
+
+    Example: modelport batch run --entry-script score.py --input images/ --mini-batch-size 10
+    --output out --process-count 2 -- --threshold 0.5
+    """
+    import os
+
+    from modelport.batch.config import ParallelRunConfig
+    from modelport.batch.driver import BatchJob, run_batch
+
+    config = ParallelRunConfig(
+        entry_script=entry_script,
+        source_directory=source_directory,
+        mini_batch_size=mini_batch_size,
+        error_threshold=error_threshold,
+        output_action=output_action,
+        append_row_file_name=append_row_file_name,
+        process_count_per_node=process_count,
+        logging_level=logging_level,
+        run_invocation_timeout=timeout,
+        run_max_try=max_try,
+    )
+    env = {}
+    if model_dir:
+        if not os.path.isdir(model_dir):
+            raise UserError(f"--model-dir {model_dir} is not a folder")
+        env["AZUREML_MODEL_DIR"] = os.path.abspath(model_dir)
+    job = BatchJob(inputs, output, input_format, list(ctx.args), env, run_id=resume)
+    rich = _RichProgress() if sys.stderr.isatty() else None
+    progress = rich or _PlainProgress()
+
+    def started(run_id: str, total: int) -> None:
+        print(f"run {run_id}: {total} mini-batches", file=sys.stderr, flush=True)
+
+    try:
+        run_id, summary = run_batch(config, job, progress, started)
+    finally:
+        if rich is not None:
+            rich.stop()
+    print(json.dumps({"runId": run_id, **summary.as_dict()}, indent=2))
+    if summary.status != "Completed":
+        raise UserError(summary.error or f"run {run_id} {summary.status}")
