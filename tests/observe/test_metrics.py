@@ -56,6 +56,9 @@ def test_history_and_one_prometheus_endpoint_cover_every_replica(server: ServerP
     assert text.count("# TYPE modelport_requests_total counter") == 1
     assert "# TYPE modelport_telemetry_dropped_total counter" in text
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    root = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {server.token}"})
+    assert root.status_code == 200 and 'service="metered"' in root.text
+    assert httpx.get(f"{server.url}/metrics").status_code == 401
 
     env = {**server.env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     out = subprocess.run([sys.executable, "-m", "modelport.cli.main", "service", "metrics", "-n", "metered"],

@@ -83,6 +83,14 @@ def runtime(ctx: ServerContext) -> ObserveRuntime:
 
 def install(app: FastAPI, ctx: ServerContext) -> None:
     """Background work of the observe features runs with the app and stops with it."""
+    from fastapi import Depends
+
+    from modelport.server.api.deps import require_token
+    from modelport.server.api.metrics import prometheus
+
+    # Prometheus' default metrics_path: the same exposition as /api/v1/metrics, behind the token
+    app.add_api_route("/metrics", prometheus, methods=["GET"], include_in_schema=False,
+                      dependencies=[Depends(require_token)])  # fmt: skip
     inner: Callable[[Any], Any] = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
