@@ -14,6 +14,9 @@ CONTRACT = [
     "Experiment",
     "InferenceConfig",
     "Model",
+    "ParallelRunConfig",  # batch: v1's ParallelRunStep contract (docs/batch.md)
+    "ParallelRunStep",
+    "Pipeline",
     "Run",
     "Webservice",
     "Workspace",

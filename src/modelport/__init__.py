@@ -17,6 +17,9 @@ _LAZY: dict[str, str] = {
     "Experiment": "modelport.sdk.run",
     "InferenceConfig": "modelport.sdk.inference_config",
     "Model": "modelport.sdk.model",
+    "ParallelRunConfig": "modelport.parallel_run.config",
+    "ParallelRunStep": "modelport.parallel_run.config",
+    "Pipeline": "modelport.parallel_run.pipeline",
     "Run": "modelport.sdk.run",
     "Webservice": "modelport.sdk.webservice",
     "Workspace": "modelport.sdk.workspace",
@@ -26,6 +29,9 @@ _LAZY: dict[str, str] = {
 __all__ = sorted([*_LAZY, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
+    from modelport.parallel_run.config import ParallelRunConfig as ParallelRunConfig
+    from modelport.parallel_run.config import ParallelRunStep as ParallelRunStep
+    from modelport.parallel_run.pipeline import Pipeline as Pipeline
     from modelport.sdk.environment import Environment as Environment
     from modelport.sdk.inference_config import InferenceConfig as InferenceConfig
     from modelport.sdk.model import Model as Model

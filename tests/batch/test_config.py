@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelport.batch.config import ParallelRunConfig, ParallelRunStep, parse_size
 from modelport.errors import UserError
+from modelport.parallel_run.config import ParallelRunConfig, ParallelRunStep, parse_size
 
 
 def test_defaults_follow_v1() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from modelport.batch.config import ParallelRunConfig
-from modelport.batch.driver import BatchJob, run_batch
+from modelport.parallel_run.config import ParallelRunConfig
+from modelport.parallel_run.driver import BatchJob, run_batch
 from tests.batch.scripts import FAULTY, TABLE, make_files, write
 
 

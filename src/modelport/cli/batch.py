@@ -157,8 +157,8 @@ def run(
     """
     import os
 
-    from modelport.batch.config import ParallelRunConfig
-    from modelport.batch.driver import BatchJob, run_batch
+    from modelport.parallel_run.config import ParallelRunConfig
+    from modelport.parallel_run.driver import BatchJob, run_batch
 
     config = ParallelRunConfig(
         entry_script=entry_script,

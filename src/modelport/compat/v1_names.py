@@ -47,6 +47,15 @@ NAMES: dict[str, dict[str, str]] = {
     "azureml.monitoring.modeldatacollector": {
         "ModelDataCollector": "modelport.compat.monitoring:ModelDataCollector"
     },
+    # v1's batch inference (ParallelRunStep) driver code, docs/batch.md
+    "azureml.pipeline.steps": {
+        "ParallelRunConfig": "modelport.parallel_run.config:ParallelRunConfig",
+        "ParallelRunStep": "modelport.parallel_run.config:ParallelRunStep",
+    },
+    "azureml.pipeline.core": {
+        "Pipeline": "modelport.parallel_run.pipeline:Pipeline",
+        "PipelineData": "modelport.parallel_run.pipeline:PipelineData",
+    },
     # v1's exception module: driver code catches these around deploy/wait calls
     "azureml.exceptions": {
         "AzureMLException": "modelport.errors:ModelportError",

@@ -41,6 +41,14 @@ class Experiment:
         """Start an interactive run (status ``Running``) and return it; use it as a context manager."""
         return Run._start(self, parent_run_id=None, display_name=display_name)
 
+    def submit(self, config: Any, tags: Any = None, **kwargs: Any) -> Run:
+        """Start a submittable (a batch ``Pipeline``, docs/batch.md) as a run of this experiment."""
+        submit = getattr(config, "_submit", None)
+        if submit is None:
+            raise UserError(f"cannot submit a {type(config).__name__}: only a Pipeline runs here")
+        run: Run = submit(self)
+        return run
+
     def get_runs(self) -> Iterator[Run]:
         """Every run of this experiment, newest first as the server orders them."""
         client = self.workspace._client

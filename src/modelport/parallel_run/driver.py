@@ -18,12 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelport.batch.config import ParallelRunConfig
-from modelport.batch.journal import Journal
-from modelport.batch.local import BatchFailed, LocalEngine, Progress, Summary
-from modelport.batch.plan import fingerprint, guess_format, list_inputs, make_plan
-from modelport.batch.worker import WorkerSpec
 from modelport.errors import UserError
+from modelport.parallel_run.config import ParallelRunConfig
+from modelport.parallel_run.journal import Journal
+from modelport.parallel_run.local import BatchFailed, LocalEngine, Progress, Summary
+from modelport.parallel_run.plan import fingerprint, guess_format, list_inputs, make_plan
+from modelport.parallel_run.worker import WorkerSpec
 from modelport.serving.entry_script import EntryScriptError, locate
 
 RUNS_DIR = "runs"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from modelport.batch.plan import MiniBatch
+from modelport.parallel_run.plan import MiniBatch
 
 
 @dataclass

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from modelport.batch import worker as worker_module
-from modelport.batch.config import ParallelRunConfig
-from modelport.batch.journal import Entry, Journal
-from modelport.batch.plan import MiniBatch
 from modelport.errors import UserError
+from modelport.parallel_run import worker as worker_module
+from modelport.parallel_run.config import ParallelRunConfig
+from modelport.parallel_run.journal import Entry, Journal
+from modelport.parallel_run.plan import MiniBatch
 
 Progress = Callable[[int, int], None]
 

@@ -1,0 +1,122 @@
+"""v1 driver code for batch steps: ``Pipeline([...])``, ``Experiment.submit``, ``wait_for_completion``.
+
+Only what a ParallelRunStep driver needs: steps run one after another on the local engine, in a
+background thread started by ``submit`` (v1's submit returned at once too); the run is a Run in
+the workspace, its steps' rows, summaries and logs its files.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from modelport.errors import UserError
+from modelport.parallel_run.config import ParallelRunStep
+from modelport.sdk.run import Run
+
+if TYPE_CHECKING:
+    from modelport.sdk.run import Experiment
+
+
+class PipelineData:
+    """A step output by name: the folder ``azureml/<run id>/<name>`` under the working directory."""
+
+    def __init__(self, name: str, datastore: Any = None, **kwargs: Any) -> None:
+        self.name = name
+        self.datastore = datastore
+
+
+class Pipeline:
+    """An ordered list of ParallelRunSteps; ``Experiment(ws, name).submit(pipeline)`` runs it."""
+
+    def __init__(self, workspace: Any, steps: Sequence[ParallelRunStep], **kwargs: Any) -> None:
+        if not steps:
+            raise UserError("a Pipeline needs at least one step")
+        names = [s.name for s in steps]
+        for step in steps:
+            if not isinstance(step, ParallelRunStep):
+                raise UserError(f"unsupported pipeline step {type(step).__name__}: ParallelRunStep")
+        if len(set(names)) != len(names):
+            raise UserError(f"pipeline step names must be unique: {names}")
+        self.workspace = workspace
+        self.steps = list(steps)
+
+    def _submit(self, experiment: Experiment) -> PipelineRun:
+        started = Run._start(experiment, parent_run_id=None, display_name=None)
+        run = PipelineRun(experiment, started.id, _details=started._details)
+        run._begin(self)
+        return run
+
+
+def _output_dir(step: ParallelRunStep, run_id: str) -> str:
+    out = step.output
+    if isinstance(out, str | os.PathLike):
+        return os.fspath(out)
+    name = getattr(out, "name", None) or step.name
+    return os.path.join("azureml", run_id, name)
+
+
+class PipelineRun(Run):
+    """The Run of a submitted pipeline; ``wait_for_completion`` follows it to the end."""
+
+    _thread: threading.Thread | None = None
+    _lines: list[str]
+
+    def _begin(self, pipeline: Pipeline) -> None:
+        self._lines = []
+        self._thread = threading.Thread(target=self._execute, args=(pipeline,), daemon=True)
+        self._thread.start()
+
+    def _say(self, line: str) -> None:
+        self._lines.append(line)
+
+    def _execute(self, pipeline: Pipeline) -> None:
+        from modelport.parallel_run.driver import BatchJob, run_batch
+        from modelport.parallel_run.record import note_journal, record
+
+        try:
+            for step in pipeline.steps:
+                out = _output_dir(step, self.id)
+                job = BatchJob([os.fspath(i) for i in step.inputs], out, None,
+                               [str(a) for a in step.arguments], run_id=self.id)  # fmt: skip
+                note_journal(self, out)
+
+                def progress(done: int, total: int, name: str = step.name) -> None:
+                    self._say(f"{name}: {done}/{total} mini-batches")
+
+                _, summary = run_batch(step.parallel_run_config, job, progress)
+                prefix = f"{step.name}/" if len(pipeline.steps) > 1 else ""
+                self._say(f"{step.name}: {summary.status} {summary.as_dict()}")
+                last = summary.status != "Completed" or step is pipeline.steps[-1]
+                record(self, step.parallel_run_config, out, summary, prefix, finish=last)
+                if last:
+                    return
+        except Exception as e:
+            self._say(f"failed: {e}")
+            self.fail(f"{type(e).__name__}: {e}")
+
+    def wait_for_completion(
+        self, show_output: bool = False, timeout_seconds: float | None = None, **kwargs: Any
+    ) -> str:
+        """Block until the pipeline ends; ``show_output`` prints its progress. Returns the status."""
+        deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+        shown = 0
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=0.2)
+            if show_output:
+                for line in self._lines[shown:]:
+                    print(line, file=sys.stdout, flush=True)
+                shown = len(self._lines)
+            if deadline is not None and time.monotonic() > deadline:
+                break
+        if show_output:
+            for line in self._lines[shown:]:
+                print(line, flush=True)
+        status = self.get_status()
+        if show_output:
+            print(f"PipelineRun {self.id} status: {status}", flush=True)
+        return status

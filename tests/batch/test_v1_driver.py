@@ -1,0 +1,98 @@
+"""v1 ParallelRunStep driver code, imports unchanged, against a real workspace server.
+
+The driver is a subprocess of plain Python: ``azureml.*`` resolves through modelport's shims; the
+entry script loads a digits model made here through AZUREML_MODEL_DIR and scores a CSV table.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from tests.batch.scripts import write
+from tests.conftest import ServerProcess
+
+SCORE = """
+import os, joblib
+
+def init():
+    global model
+    model = joblib.load(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"))
+
+def run(mini_batch):
+    pixels = mini_batch.drop(columns=["id"]).to_numpy()
+    mini_batch["digit"] = model.predict(pixels)
+    return mini_batch[["id", "digit"]]
+"""
+
+DRIVER = """
+import sys
+from azureml.core import Workspace, Experiment
+from azureml.pipeline.core import Pipeline, PipelineData
+from azureml.pipeline.steps import ParallelRunConfig, ParallelRunStep
+
+ws = Workspace.get(sys.argv[1])
+config = ParallelRunConfig(
+    source_directory=".", entry_script="score.py", mini_batch_size="4KB",
+    error_threshold=10, output_action="append_row", environment=None,
+    compute_target="local", process_count_per_node=2, node_count=1)
+step = ParallelRunStep(
+    name="digits-batch", parallel_run_config=config, inputs=["digits.csv"],
+    output=PipelineData("scores", datastore=None), allow_reuse=True)
+run = Experiment(ws, "batch-digits").submit(Pipeline(workspace=ws, steps=[step]))
+print("status", run.wait_for_completion(show_output=True))
+print("run", run.id)
+"""
+
+
+def _digits(folder: Path) -> int:
+    import joblib
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_digits(return_X_y=True)
+    model_dir = folder / "model"
+    model_dir.mkdir()
+    joblib.dump(LogisticRegression(max_iter=300).fit(x[:500], y[:500]), model_dir / "model.pkl")
+    rows = x[500:800]
+    header = "id," + ",".join(f"p{i}" for i in range(64))
+    lines = [header] + [f"r{i}," + ",".join(str(int(v)) for v in r) for i, r in enumerate(rows)]
+    (folder / "digits.csv").write_text("\n".join(lines) + "\n")
+    return len(rows)
+
+
+def test_v1_driver_runs_a_parallel_run_step_and_records_the_run(
+    tmp_path: Path, workspace_server: ServerProcess
+) -> None:
+    rows = _digits(tmp_path)
+    write(tmp_path, "score.py", SCORE)
+    write(tmp_path, "driver.py", DRIVER)
+    ws = f"batch-{uuid.uuid4().hex[:8]}"
+    with workspace_server.client() as client:
+        assert client.post("/workspaces", json={"name": ws}).status_code == 201
+    env = {**workspace_server.env, "AZUREML_MODEL_DIR": str(tmp_path / "model")}
+    result = subprocess.run(
+        [sys.executable, "driver.py", ws], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "status Completed" in result.stdout
+    assert "digits-batch: " in result.stdout  # show_output printed the progress
+    run_id = result.stdout.split("run ")[-1].strip()
+    out = tmp_path / "azureml" / run_id / "scores" / "parallel_run_step.txt"
+    lines = out.read_text().splitlines()
+    assert len(lines) == rows and {line.split()[0] for line in lines} == {
+        f"r{i}" for i in range(rows)
+    }
+    assert all(line.split()[1] in "0123456789" for line in lines)
+    with workspace_server.client() as client:
+        base = f"/workspaces/{ws}/runs/{run_id}"
+        details = client.get(base).json()
+        metrics = client.get(f"{base}/metrics").json()
+        files = [f["path"] for f in client.get(f"{base}/files").json()["value"]]
+    assert details["status"] == "Completed"
+    assert metrics["succeeded"] == rows and metrics["failed"] == 0
+    assert "outputs/parallel_run_step.txt" in files and "outputs/summary.json" in files
+    assert any(f.startswith("logs/batch/worker-") for f in files)
