@@ -188,6 +188,19 @@ def test_the_pod_runs_as_the_non_root_user_of_the_manifest(pod: str) -> None:
     assert user.startswith("10001")
 
 
+def test_an_update_rolls_the_deployment_to_the_new_revisions_image(deployed: Deployed) -> None:
+    service, stub = deployed.service, deployed.stub
+    service.update(num_replicas=2)
+    service.wait_for_deployment(timeout_sec=800)
+    assert service.state == "Healthy", service.get_logs()
+    spec = stub.objects[PREFIX]["spec"]
+    assert spec["replicas"] == 2
+    assert spec["template"]["metadata"]["labels"]["modelport.io/revision"] == "2"
+    assert spec["template"]["spec"]["containers"][0]["image"] == IMAGE.replace("rev-1", "rev-2")
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    _podman("rmi", "-f", IMAGE.replace("rev-1", "rev-2"), check=False)
+
+
 def test_deleting_the_service_deletes_its_objects(deployed: Deployed) -> None:
     deployed.service.delete()
     assert not any(NAME in path for path in deployed.stub.objects)

@@ -85,13 +85,19 @@ def from_request(
 
 
 def from_service(
-    dctx: DeployContext, ws: str, name: str, body: dict[str, Any], log: Callable[[str], None]
+    dctx: DeployContext,
+    ws: str,
+    name: str,
+    body: dict[str, Any],
+    log: Callable[[str], None],
+    revision: int | None = None,
 ) -> PackageInputs:
-    """The package of a deployed service's serving (else desired) revision, lock included."""
+    """The package of a deployed service's serving (else desired) revision, lock included;
+    ``revision``: that one (the kubernetes target packages the revision it rolls out)."""
     with dctx.server.store.read() as session:
         service = service_store.get(session, ws, name)
         rev = service_store.revision(
-            session, service, service.current_revision or service.desired_revision
+            session, service, revision or service.current_revision or service.desired_revision
         )
         if rev is None:
             raise NotFound(f"Service {name} has no revision to package.")

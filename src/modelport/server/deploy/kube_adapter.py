@@ -161,7 +161,9 @@ class KubernetesRouting(DriverAdapter):
         log = dctx.log_writer(plan.workspace, plan.service)
         repo, _, label = tag.rpartition(":")
         body = {"imageName": repo, "imageLabel": label}
-        inputs = assemble.from_service(dctx, plan.workspace, plan.service, body, log)
+        inputs = assemble.from_service(
+            dctx, plan.workspace, plan.service, body, log, revision=plan.revision
+        )
         full = assemble.lock_environment(dctx, plan.workspace, inputs, log)
         snap = runtime.snapshot(dctx.env_cache, runtime.fingerprint())
         with tempfile.TemporaryDirectory(prefix="modelport-kube-") as tmp:
