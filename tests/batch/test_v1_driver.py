@@ -6,6 +6,7 @@ entry script loads a digits model made here through AZUREML_MODEL_DIR and scores
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
@@ -63,15 +64,20 @@ def _digits(folder: Path) -> int:
     return len(rows)
 
 
+def _workspace(server: ServerProcess) -> str:
+    ws = f"batch-{uuid.uuid4().hex[:8]}"
+    with server.client() as client:
+        assert client.post("/workspaces", json={"name": ws}).status_code == 201
+    return ws
+
+
 def test_v1_driver_runs_a_parallel_run_step_and_records_the_run(
     tmp_path: Path, workspace_server: ServerProcess
 ) -> None:
     rows = _digits(tmp_path)
     write(tmp_path, "score.py", SCORE)
     write(tmp_path, "driver.py", DRIVER)
-    ws = f"batch-{uuid.uuid4().hex[:8]}"
-    with workspace_server.client() as client:
-        assert client.post("/workspaces", json={"name": ws}).status_code == 201
+    ws = _workspace(workspace_server)
     env = {**workspace_server.env, "AZUREML_MODEL_DIR": str(tmp_path / "model")}
     result = subprocess.run(
         [sys.executable, "driver.py", ws], cwd=tmp_path, env=env, capture_output=True,
@@ -96,3 +102,32 @@ def test_v1_driver_runs_a_parallel_run_step_and_records_the_run(
     assert metrics["succeeded"] == rows and metrics["failed"] == 0
     assert "outputs/parallel_run_step.txt" in files and "outputs/summary.json" in files
     assert any(f.startswith("logs/batch/worker-") for f in files)
+
+
+def test_cli_scores_with_a_registered_model_and_records_the_run(
+    tmp_path: Path, workspace_server: ServerProcess
+) -> None:
+    rows = _digits(tmp_path)
+    write(tmp_path, "score.py", SCORE)
+    ws = _workspace(workspace_server)
+    cli = [sys.executable, "-m", "modelport.cli.main"]
+    env = dict(workspace_server.env)
+    reg = subprocess.run(
+        [*cli, "model", "register", "-n", "digits", "-p", "model/model.pkl", "-w", ws],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert reg.returncode == 0, reg.stderr
+    result = subprocess.run(
+        [*cli, "batch", "run", "--entry-script", "score.py", "--input", "digits.csv",
+         "--output", "out", "--mini-batch-size", "8KB", "--model", "digits", "-w", ws,
+         "--experiment", "batch-cli"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["succeeded"] == rows
+    assert len((tmp_path / "out" / "parallel_run_step.txt").read_text().splitlines()) == rows
+    assert "mini-batches" in result.stderr  # plain progress lines when stderr is not a terminal
+    with workspace_server.client() as client:
+        details = client.get(f"/workspaces/{ws}/runs/{summary['runId']}").json()
+    assert (details["status"], details["experimentName"]) == ("Completed", "batch-cli")

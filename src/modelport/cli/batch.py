@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from modelport.cli._options import CommonOptions
 from modelport.errors import UserError
 
 app = typer.Typer(
@@ -137,6 +138,26 @@ def run(
         str | None,
         typer.Option("--model-dir", help="AZUREML_MODEL_DIR for the script (a model folder)."),
     ] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="Registered model NAME[:VERSION] for the script (AZUREML_MODEL_DIR, "
+            "Model.get_model_path); repeatable. Needs the workspace.",
+        ),
+    ] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            "--experiment",
+            help="Record the run in this experiment of the workspace (-w): status, metrics, "
+            "the rows, summary and logs as run files.",
+        ),
+    ] = None,
+    workspace_name: Annotated[
+        str | None,
+        typer.Option("--workspace-name", "-w", help="Workspace (default: the config file's)."),
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option(
@@ -172,12 +193,39 @@ def run(
         run_invocation_timeout=timeout,
         run_max_try=max_try,
     )
-    env = {}
+    from modelport.parallel_run.driver import new_run_id, run_dir
+
+    # not @common_options: its -o/--output (output format) would take v1's --output folder
+    opts = CommonOptions(workspace_name=workspace_name)
+
+    if resume and not os.path.isfile(os.path.join(run_dir(output, resume), "journal.jsonl")):
+        raise UserError(f"no batch run {resume} in {output} (nothing to resume)")
+    tracked = None
+    if experiment:
+        from modelport.sdk.run import Experiment, Run
+
+        workspace = opts.workspace()
+        if resume:
+            tracked = Run.get(workspace, resume)
+        else:
+            tracked = Experiment(workspace, experiment).start_logging()
+    run_id = resume or (tracked.id if tracked else new_run_id())
+    env: dict[str, str] = {}
     if model_dir:
         if not os.path.isdir(model_dir):
             raise UserError(f"--model-dir {model_dir} is not a folder")
         env["AZUREML_MODEL_DIR"] = os.path.abspath(model_dir)
-    job = BatchJob(inputs, output, input_format, list(ctx.args), env, run_id=resume)
+    if models:
+        from modelport.parallel_run.models import fetch_models
+
+        env.update(
+            fetch_models(opts.workspace(), models, os.path.join(run_dir(output, run_id), "app"))
+        )
+    job = BatchJob(inputs, output, input_format, list(ctx.args), env, run_id=run_id)
+    if tracked is not None:
+        from modelport.parallel_run.record import note_journal
+
+        note_journal(tracked, output)
     rich = _RichProgress() if sys.stderr.isatty() else None
     progress = rich or _PlainProgress()
 
@@ -185,10 +233,14 @@ def run(
         print(f"run {run_id}: {total} mini-batches", file=sys.stderr, flush=True)
 
     try:
-        run_id, summary = run_batch(config, job, progress, started)
+        _, summary = run_batch(config, job, progress, started)
     finally:
         if rich is not None:
             rich.stop()
+    if tracked is not None:
+        from modelport.parallel_run.record import record
+
+        record(tracked, config, output, summary)
     print(json.dumps({"runId": run_id, **summary.as_dict()}, indent=2))
     if summary.status != "Completed":
         raise UserError(summary.error or f"run {run_id} {summary.status}")
