@@ -10,7 +10,7 @@ import typer
 from modelport.cli._options import CommonOptions, common_options
 from modelport.cli._output import info, render
 from modelport.errors import UserError
-from modelport.sdk._target import default_home
+from modelport.server.home import default_home
 
 app = typer.Typer(
     help="Run the workspace server (the control plane) of this machine.\n\n"
