@@ -79,11 +79,13 @@ def test_no_code_needs_exactly_one_supported_model(client: httpx.Client) -> None
     assert "model_framework set to TensorFlow" in r.json()["message"]
 
 
-def test_unsupported_compute_type_is_400(client: httpx.Client) -> None:
+def test_aks_without_an_attached_cluster_is_400_naming_the_attach_command(
+    client: httpx.Client,
+) -> None:
     r = deploy(client, "aks-svc", script="def init(): pass\ndef run(x): return x\n",
                config={"computeType": "AKS", "numReplicas": 1, "autoScaler": {"autoscaleEnabled": False}})  # fmt: skip
     assert r.status_code == 400
-    assert "AKS" in r.json()["message"]
+    assert "modelport target attach kubernetes" in r.json()["message"]
 
 
 def test_update_with_empty_body_is_400_and_missing_service_404(client: httpx.Client) -> None:
