@@ -60,7 +60,10 @@ def replica_set_spec(
     """
     if config.compute_type not in LOCAL_COMPUTE_TYPES:
         raise ConfigError(
-            [f"computeType {config.compute_type} needs the kubernetes target, not available yet"]
+            [
+                f"computeType {config.compute_type} needs the kubernetes target "
+                "(targets/kubernetes), not a local replica set"
+            ]
         )
     if config.ssl_enabled and not (tls_cert and tls_key):
         raise ConfigError(["sslEnabled is true but no TLS certificate and key reached the target"])
