@@ -8,7 +8,16 @@ from collections.abc import Iterator
 import pytest
 
 from modelport.sdk.workspace import Workspace
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, start_server
+
+
+@pytest.fixture(scope="package")
+def workspace_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for all the SDK modules (each works in a workspace of its own): a server
+    start per module was most of what the fast modules cost."""
+    server = start_server(tmp_path_factory.mktemp("sdk-home"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
