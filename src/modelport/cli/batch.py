@@ -154,6 +154,24 @@ def run(
             "the rows, summary and logs as run files.",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local (worker processes here) or ray (Ray actors; also chosen by "
+            "--node-count > 1).",
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Ray cluster address (e.g. ray://head:10001 or auto); default: a local Ray.",
+        ),
+    ] = None,
+    node_count: Annotated[
+        int, typer.Option("--node-count", help="Nodes (Ray engine): workers = nodes x processes.")
+    ] = 1,
     workspace_name: Annotated[
         str | None,
         typer.Option("--workspace-name", "-w", help="Workspace (default: the config file's)."),
@@ -189,6 +207,7 @@ def run(
         output_action=output_action,
         append_row_file_name=append_row_file_name,
         process_count_per_node=process_count,
+        node_count=node_count,
         logging_level=logging_level,
         run_invocation_timeout=timeout,
         run_max_try=max_try,
@@ -221,7 +240,7 @@ def run(
         env.update(
             fetch_models(opts.workspace(), models, os.path.join(run_dir(output, run_id), "app"))
         )
-    job = BatchJob(inputs, output, input_format, list(ctx.args), env, run_id=run_id)
+    job = BatchJob(inputs, output, input_format, list(ctx.args), env, run_id, engine, address)
     if tracked is not None:
         from modelport.parallel_run.record import note_journal
 

@@ -43,6 +43,8 @@ class BatchJob:
     arguments: Sequence[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     run_id: str | None = None  # given: resume that run (or use a workspace Run's id)
+    engine: str = "local"  # or "ray" (also chosen by node_count > 1)
+    address: str | None = None  # Ray: the cluster (None: the running one, else a local one)
 
 
 def run_dir(output_dir: str, run_id: str) -> str:
@@ -90,7 +92,7 @@ def run_batch(
         on_start(run_id, len(plan))
     began = time.monotonic()
     try:
-        LocalEngine(config, spec, journal).run(plan, summary, progress or (lambda d, t: None))
+        _engine(config, spec, journal, job).run(plan, summary, progress or (lambda d, t: None))
     except BatchFailed as e:
         summary.status, summary.error = "Failed", str(e)
     finally:
@@ -100,6 +102,20 @@ def run_batch(
         journal.write_output(os.path.join(job.output_dir, str(config.append_row_file_name)))
     _write_json(os.path.join(base, "summary.json"), summary.as_dict())
     return run_id, summary
+
+
+def _engine(
+    config: ParallelRunConfig, spec: WorkerSpec, journal: Journal, job: BatchJob
+) -> LocalEngine:
+    if job.engine not in ("local", "ray"):
+        raise UserError(f"engine must be local or ray, not {job.engine!r}")
+    if job.engine == "local" and config.node_count == 1:
+        return LocalEngine(config, spec, journal)
+    from modelport.parallel_run.ray_engine import RayEngine
+
+    engine = RayEngine(config, spec, journal)
+    engine.address = job.address
+    return engine
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:

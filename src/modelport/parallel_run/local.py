@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from typing import Any
 
 from modelport.errors import UserError
@@ -48,8 +48,8 @@ class Summary:
 @dataclass
 class _Worker:
     id: int
-    process: Any
-    conn: Connection
+    process: Any  # local: the Process; Ray: the actor handle
+    conn: Any  # local: the driver's end of the Pipe; Ray: the ObjectRef of the pending call
     ready: bool = False
     batch: MiniBatch | None = None
     started: float = 0.0
@@ -100,7 +100,7 @@ class LocalEngine:
         total = len(plan)
         if not state.pending:
             return
-        count = min(self.config.process_count_per_node or 1, len(state.pending))
+        count = min(self._worker_count(), len(state.pending))
         for _ in range(count):
             self._start_worker()
         try:
@@ -110,12 +110,18 @@ class LocalEngine:
                 self._check_threshold(summary)
                 progress(len(self.journal.entries), total)
         finally:
-            for w in list(self.workers):
-                if w.batch is None and w.process.is_alive():  # idle: let it exit cleanly
-                    with contextlib.suppress(OSError):
-                        w.conn.send(None)
-                    w.process.join(timeout=5)
-                self._retire(w)
+            self._shutdown()
+
+    def _worker_count(self) -> int:
+        return self.config.process_count_per_node or 1
+
+    def _shutdown(self) -> None:
+        for w in list(self.workers):
+            if w.batch is None and w.process.is_alive():  # idle: let it exit cleanly
+                with contextlib.suppress(OSError):
+                    w.conn.send(None)
+                w.process.join(timeout=5)
+            self._retire(w)
 
     def _dispatch(self, state: _State) -> None:
         for w in self.workers:

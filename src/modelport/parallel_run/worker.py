@@ -76,8 +76,8 @@ def _redirect_output(log_path: str) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
-def main(worker_id: int, conn: Connection, spec: WorkerSpec) -> None:
-    """Entry point of a worker process (spawned by the engine)."""
+def prepare(worker_id: int, spec: WorkerSpec) -> Any:
+    """Set the process up as v1 did (log file, env, argv, sys.path), load the script, init()."""
     _redirect_output(os.path.join(spec.log_dir, f"worker-{worker_id}.log"))
     logging.basicConfig(
         level=spec.logging_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -93,9 +93,31 @@ def main(worker_id: int, conn: Connection, spec: WorkerSpec) -> None:
 
     install()
     print(f"worker {worker_id} (pid {os.getpid()}): loading {spec.script}", flush=True)
+    script = load(spec.script)
+    script.init()
+    return script
+
+
+def run_one(script: Any, message: dict[str, Any]) -> tuple[Any, ...]:
+    """One mini-batch: ``("done", index, items, succeeded, rows)`` or ``("error", index, text)``."""
+    batch = MiniBatch(**message)
+    began = time.monotonic()
     try:
-        script = load(spec.script)
-        script.init()
+        argument, items = read_mini_batch(batch)
+        rows = result_rows(script.run(argument))
+    except Exception:
+        text = traceback.format_exc()
+        print(f"mini-batch {batch.index} failed:\n{text}", flush=True)
+        return ("error", batch.index, text.strip().splitlines()[-1])
+    took = time.monotonic() - began
+    print(f"mini-batch {batch.index}: {len(rows)} of {items} in {took:.3f}s", flush=True)
+    return ("done", batch.index, items, len(rows), rows)
+
+
+def main(worker_id: int, conn: Connection, spec: WorkerSpec) -> None:
+    """Entry point of a local worker process (spawned by the local engine)."""
+    try:
+        script = prepare(worker_id, spec)
     except BaseException:
         conn.send(("init_failed", traceback.format_exc()))
         return
@@ -107,19 +129,4 @@ def main(worker_id: int, conn: Connection, spec: WorkerSpec) -> None:
             return
         if message is None:
             return
-        batch = MiniBatch(**message)
-        began = time.monotonic()
-        try:
-            argument, items = read_mini_batch(batch)
-            result = script.run(argument)
-            rows = result_rows(result)
-        except Exception:
-            text = traceback.format_exc()
-            print(f"mini-batch {batch.index} failed:\n{text}", flush=True)
-            conn.send(("error", batch.index, text.strip().splitlines()[-1]))
-            continue
-        print(
-            f"mini-batch {batch.index}: {len(rows)} of {items} in {time.monotonic() - began:.3f}s",
-            flush=True,
-        )
-        conn.send(("done", batch.index, items, len(rows), rows))
+        conn.send(run_one(script, message))

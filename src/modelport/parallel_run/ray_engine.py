@@ -1,0 +1,113 @@
+"""The Ray engine: the same driver loop as the local engine, with Ray actors as the workers.
+
+Why actors and not Ray Data: an actor is a worker process that runs ``init()`` once in
+``setup()`` and then ``run()`` per mini-batch, exactly v1's contract, while the driver keeps what
+v1 defines per mini-batch (timeout, retries, the error threshold) and the journal that makes a
+run resumable; the rows and their order are the local engine's. Ray Data's ``map_batches`` with
+an actor pool also calls a constructor once per actor, but re-batches rows by its own rules and
+retries and fails a whole dataset, which matches neither v1's mini-batches nor ``--resume``.
+Inputs are read by path on the node that runs the actor: on a multi-node cluster they must be on
+a shared file system (the same holds for the worker logs).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from modelport.errors import UserError
+from modelport.parallel_run import worker as worker_module
+from modelport.parallel_run.local import LocalEngine, Summary, _State, _Worker
+
+
+class _Actor:
+    """One Ray worker: ``setup()`` loads the script and calls init(); ``run()`` one mini-batch."""
+
+    def __init__(self, worker_id: int, spec: worker_module.WorkerSpec) -> None:
+        self.worker_id = worker_id
+        self.spec = spec
+        self.script: Any = None
+
+    def setup(self) -> tuple[Any, ...]:
+        import traceback
+
+        try:
+            self.script = worker_module.prepare(self.worker_id, self.spec)
+        except BaseException:
+            return ("init_failed", traceback.format_exc())
+        return ("ready", os.getpid())
+
+    def run(self, message: dict[str, Any]) -> tuple[Any, ...]:
+        return worker_module.run_one(self.script, message)
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UserError("the Ray engine needs Ray: pip install 'modelport[batch]'") from None
+    return ray
+
+
+class RayEngine(LocalEngine):
+    """Runs a plan on ``node_count * process_count_per_node`` Ray actors."""
+
+    address: str | None = None
+
+    def _worker_count(self) -> int:
+        return (self.config.process_count_per_node or 1) * self.config.node_count
+
+    def _start_worker(self) -> _Worker:
+        ray = _ray()
+        if not ray.is_initialized():
+            if self.address is None:  # a Ray of our own: loopback only, no usage report
+                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+                ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=self.address, log_to_driver=False)
+        remote = ray.remote(num_cpus=0.5, max_restarts=0)(_Actor)
+        actor = remote.remote(self._next_id, self.spec)
+        w = _Worker(self._next_id, actor, actor.setup.remote())
+        self._next_id += 1
+        self.workers.append(w)
+        return w
+
+    def _retire(self, w: _Worker) -> None:
+        _ray().kill(w.process, no_restart=True)
+        self.workers.remove(w)
+
+    def _shutdown(self) -> None:
+        for w in list(self.workers):
+            self._retire(w)
+
+    def _dispatch(self, state: _State) -> None:
+        for w in self.workers:
+            if w.ready and w.batch is None and state.pending:
+                w.batch = state.pending.popleft()
+                w.started = time.monotonic()
+                w.conn = w.process.run.remote(w.batch.to_json())
+
+    def _step(self, state: _State, summary: Summary) -> None:
+        ray = _ray()
+        timeout = float(self.config.run_invocation_timeout)
+        now = time.monotonic()
+        deadlines = [w.started + timeout - now for w in self.workers if w.batch is not None]
+        wait_s = max(0.0, min(deadlines, default=1.0))
+        by_ref = {w.conn: w for w in self.workers if w.conn is not None}
+        ready, _ = ray.wait(list(by_ref), num_returns=1, timeout=wait_s)
+        for ref in ready:
+            w = by_ref[ref]
+            w.conn = None
+            try:
+                message = ray.get(ref)
+            except ray.exceptions.RayError as e:  # the actor died (killed, out of memory)
+                self._replace(w, state, summary, f"worker {w.id} died: {type(e).__name__}")
+                continue
+            self._on_message(w, message, state, summary)
+        now = time.monotonic()
+        for w in list(self.workers):
+            if w.batch is not None and now - w.started > timeout:
+                self._replace(
+                    w, state, summary, f"run() took longer than run_invocation_timeout={timeout:g}s"
+                )
