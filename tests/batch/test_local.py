@@ -122,3 +122,18 @@ def test_init_failure_stops_the_run_with_its_reason(tmp_path: Path) -> None:
     assert summary.status == "Failed"
     assert "RuntimeError: no model" in (summary.error or "")
     assert os.path.exists(tmp_path / "out" / "parallel_run_step.txt")
+
+
+def test_parquet_is_cut_at_row_groups(tmp_path: Path, marks: Path) -> None:
+    import pandas as pd
+
+    script = write(tmp_path, "score.py", TABLE)
+    data = tmp_path / "in"
+    data.mkdir()
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(1000)], "x": range(1000)})
+    frame.to_parquet(data / "t.parquet", row_group_size=100)  # 10 row groups
+    config = _config(script, mini_batch_size="1KB")
+    _, summary = run_batch(config, BatchJob([str(data)], str(tmp_path / "out")))
+    assert summary.status == "Completed", summary.error
+    assert summary.mini_batches >= 5 and summary.processed == 1000
+    assert _rows(tmp_path / "out")[:2] == ["r0 0", "r1 1"]
