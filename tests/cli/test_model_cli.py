@@ -136,6 +136,9 @@ def test_list_formats_and_query(project: Project, model_file: Path) -> None:
         "fmt:2",
         "fmt:1",
     ]
+    # a list query on one object is one tab-separated line, as az prints it
+    one = project.ok("model", "show", "-i", "fmt:2", "-o", "tsv", "--query", "[name, version]")
+    assert one == "fmt\t2\n"
     table = project.ok("model", "list", "-n", "fmt").splitlines()
     header = next(line for line in table if line.strip())
     assert header.split()[:3] == ["Name", "Id", "Version"]

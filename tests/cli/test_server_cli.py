@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -218,11 +219,17 @@ def test_foreground_server_runs_until_stopped(home: Path) -> None:
             assert time.monotonic() < deadline, "the foreground server did not come up"
             time.sleep(0.1)  # polling with a deadline
         assert daemon.status(home).pid == proc.pid  # type: ignore[union-attr]
+        # Reap it the moment it exits: an unreaped child stays a zombie that `server stop` (in
+        # another process) cannot tell from a live server, and would wait out its timeout for.
+        outputs: list[str] = []
+        reaper = threading.Thread(target=lambda: outputs.extend(proc.communicate(timeout=60)))
+        reaper.start()
         stopped = json.loads(
             run_cli("server", "stop", "-o", "json", env={"MODELPORT_HOME": str(home)}).stdout
         )
         assert stopped["stopped"] is True
-        _, err = proc.communicate(timeout=60)
+        reaper.join()
+        err = outputs[1]
         # uvicorn drains, then re-raises SIGTERM so the exit status says how it ended.
         assert proc.returncode in (0, -signal.SIGTERM), err
         assert "Traceback" not in err
