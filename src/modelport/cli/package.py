@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from modelport.cli._options import CommonOptions, common_options
 from modelport.cli._output import render
@@ -35,6 +33,8 @@ from modelport.cli.deploy import (
 from modelport.errors import UserError
 
 if TYPE_CHECKING:
+    from rich.console import Console  # imported when the command runs (model list need not)
+
     from modelport.sdk.package import ModelPackage
 
 EXAMPLE = """Examples:
@@ -126,6 +126,9 @@ def package(
     source snapshot, the environment's uv lock and a Dockerfile that runs the inference server
     on port 5001 as a non-root user.
     """
+    from rich.console import Console
+    from rich.text import Text
+
     from modelport.packaging import iot
     from modelport.sdk.package import package as sdk_package
 
@@ -211,6 +214,8 @@ def _build(
     console: Console, pkg: ModelPackage, context_dir: Path, base_image: str | None, builder: str | None,
     wheels: bool,
 ) -> str:  # fmt: skip
+    from rich.text import Text
+
     from modelport.packaging.build import build_image, find_builder
 
     tool = find_builder(builder)  # says clearly when none is installed, before any download
