@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from modelport.cli._options import CommonOptions, common_options
 from modelport.cli._output import render_items
 from modelport.errors import UserError
-from modelport.sdk.webservice import Webservice
+
+
+def _webservice(opts: CommonOptions, name: str) -> Any:
+    """Imported when a command runs: loading the service group must stay cheap (`service list`)."""
+    from modelport.sdk.webservice import Webservice
+
+    return Webservice(opts.workspace(), name)
+
 
 NameOption = Annotated[str, typer.Option("--name", "-n", help="Service name.")]
 SinceOption = Annotated[
@@ -86,7 +93,7 @@ def telemetry(
     ]
     if failed and not kinds:
         kinds = ["requests"]
-    items = Webservice(opts.workspace(), name).get_telemetry(
+    items = _webservice(opts, name).get_telemetry(
         kinds=kinds or None,
         since=None if request_id and since == "1h" else since,
         failed=failed,
@@ -134,7 +141,7 @@ def data(
     """
     if fmt not in ("csv", "parquet", "table"):
         raise UserError(f"--format: {fmt!r} is not one of csv, parquet, table")
-    service = Webservice(opts.workspace(), name)
+    service = _webservice(opts, name)
     if fmt == "csv":
         text = service.get_model_data(designation=designation, since=since, model=model, join=join,
                                       format="csv")  # fmt: skip
@@ -178,7 +185,7 @@ def metrics(opts: CommonOptions, name: NameOption, since: SinceOption = "15m") -
     """
     import datetime as dt
 
-    points = Webservice(opts.workspace(), name).get_metrics(since=since)
+    points = _webservice(opts, name).get_metrics(since=since)
     for p in points:
         p["time"] = dt.datetime.fromtimestamp(p["time"], tz=dt.UTC).strftime("%H:%M:%S")
     if opts.output.value == "table" and not opts.query and points:
