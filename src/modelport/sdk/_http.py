@@ -82,14 +82,18 @@ def _live_local_server(home: Path) -> Any:
     """``server.json``'s server if its process still runs modelport, else None (no network)."""
     from modelport.server.home import read_info  # type: ignore[attr-defined,unused-ignore]
 
-    info = read_info(home.expanduser())
+    home = home.expanduser()
+    info = read_info(home)
     if info is None:
         return None
     try:
-        alive = b"modelport" in Path(f"/proc/{info.pid}/cmdline").read_bytes()
+        cmdline = Path(f"/proc/{info.pid}/cmdline").read_bytes()
     except OSError:  # gone, or no /proc: let the daemon decide
         return None
-    return info if alive else None
+    # `python -m modelport.server --home HOME`, as the daemon starts it; anything else (a reused
+    # pid, a foreground `modelport server start`) goes through the daemon's full check
+    ours = b"modelport.server\0" in cmdline and f"\0{home}\0".encode() in cmdline
+    return info if ours else None
 
 
 class Client:
