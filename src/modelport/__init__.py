@@ -42,13 +42,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from modelport.serving.batching import batch as batch
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+def _lazy_attribute(namespace: dict[str, Any], table: dict[str, str], name: str) -> Any:
+    """A module ``__getattr__``'s body: import ``name`` from ``table[name]`` once, keep it in the
+    module's ``namespace``; AttributeError for names the table does not have."""
+    module = table.get(name)
     if module is None:
-        raise AttributeError(f"module 'modelport' has no attribute {name!r}")
+        raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
+    namespace[name] = value
     return value
+
+
+def __getattr__(name: str) -> Any:
+    return _lazy_attribute(globals(), _LAZY, name)
 
 
 def __dir__() -> list[str]:

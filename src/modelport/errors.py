@@ -25,7 +25,6 @@ catches everything modelport raises on purpose::
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -166,12 +165,9 @@ def error_for_status(status_code: int, message: str) -> ModelportError:
 
 
 def __getattr__(name: str) -> Any:
-    module = _ELSEWHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'modelport.errors' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    from modelport import _lazy_attribute
+
+    return _lazy_attribute(globals(), _ELSEWHERE, name)
 
 
 def __dir__() -> list[str]:
