@@ -4,6 +4,7 @@ Layout under the output folder::
 
     <output>/<append_row_file_name>          the rows (append_row), rebuilt from the journal
     <output>/runs/<run_id>/journal.jsonl     finished mini-batches (what --resume reads)
+    <output>/runs/<run_id>/parts/N.txt       the rows of mini-batch N, written by its worker
     <output>/runs/<run_id>/summary.json      processed, succeeded, failed, retried, seconds
     <output>/runs/<run_id>/logs/worker-N.log each worker's stdout/stderr
 """
@@ -66,12 +67,14 @@ def run_batch(
     kind = job.input_format or guess_format(paths)
     plan = make_plan(paths, kind, config.batch_size_for(tabular=kind != "files"))
     run_id = job.run_id or new_run_id()
-    base = run_dir(job.output_dir, run_id)
+    base = run_dir(os.path.abspath(job.output_dir), run_id)  # Ray actors run in another cwd
     journal_path = os.path.join(base, "journal.jsonl")
     header = {"plan": fingerprint(plan), "format": kind, "mini_batches": len(plan)}
     journal = Journal(journal_path, header)
     log_dir = os.path.join(base, "logs")
+    parts = os.path.join(base, "parts")
     os.makedirs(log_dir, exist_ok=True)
+    os.makedirs(parts, exist_ok=True)
     summary = Summary(skipped=len(journal.entries))
     for entry in journal.entries.values():
         summary.mini_batches += 1
@@ -87,6 +90,7 @@ def run_batch(
         log_dir=log_dir,
         logging_level=config.logging_level,
         tabular=kind != "files",
+        parts_dir=parts if config.output_action == "append_row" else None,
     )
     if on_start is not None:
         on_start(run_id, len(plan))

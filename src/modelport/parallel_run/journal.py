@@ -4,14 +4,15 @@ Why a local journal and not rows in the workspace database: the driver must reco
 before it moves on, thousands of times per run, and must work with no server at all (`modelport
 batch run` on a laptop). An append-only file next to the output is crash-safe (a torn last line
 from kill -9 is ignored), costs one write per mini-batch, and the workspace Run points at it.
-The final output file is rebuilt from the journal in mini-batch order, so a resumed run writes
-each row exactly once.
+The final output file is rebuilt from the journal's parts (one file of rows per mini-batch,
+written by the worker) in mini-batch order, so a resumed run writes each row exactly once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -26,7 +27,7 @@ class Entry:
     succeeded: int
     failed: int
     tries: int
-    rows: list[str]
+    part: str | None  # the file of its rows (append_row), written by the worker
     error: str | None = None
 
 
@@ -71,14 +72,16 @@ class Journal:
             self._file = None
 
     def write_output(self, path: str) -> int:
-        """The append_row file from every recorded row, in mini-batch order (atomic replace)."""
+        """The append_row file from every mini-batch's part, in mini-batch order (atomic replace)."""
         tmp = path + ".partial"
         count = 0
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, "wb") as f:
             for index in sorted(self.entries):
-                for row in self.entries[index].rows:
-                    f.write(row + "\n")
-                    count += 1
+                part = self.entries[index].part
+                if part:
+                    with open(part, "rb") as rows:
+                        shutil.copyfileobj(rows, f)
+                count += self.entries[index].succeeded
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -170,9 +170,9 @@ class LocalEngine:
         elif kind == "init_failed":
             raise BatchFailed(f"init() failed in worker {w.id}: {msg[1].strip().splitlines()[-1]}")
         elif kind == "done" and w.batch is not None:
-            _, _, items, succeeded, rows = msg
+            _, _, items, succeeded, part = msg
             tries = state.tries.get(w.batch.index, 0) + 1
-            entry = Entry(w.batch.index, items, succeeded, max(0, items - succeeded), tries, rows)
+            entry = Entry(w.batch.index, items, succeeded, max(0, items - succeeded), tries, part)
             self._finish(entry, summary)
             w.batch = None
         elif kind == "error" and w.batch is not None:
@@ -194,7 +194,7 @@ class LocalEngine:
             state.pending.append(batch)  # to whichever worker is free next
             return
         items = batch.items or 1  # a table part that never ran: its rows are unknown
-        self._finish(Entry(batch.index, items, 0, items, tries, [], reason), summary)
+        self._finish(Entry(batch.index, items, 0, items, tries, None, reason), summary)
 
     def _finish(self, entry: Entry, summary: Summary) -> None:
         self.journal.record(entry)

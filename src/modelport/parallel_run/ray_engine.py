@@ -39,7 +39,7 @@ class _Actor:
         return ("ready", os.getpid())
 
     def run(self, message: dict[str, Any]) -> tuple[Any, ...]:
-        return worker_module.run_one(self.script, message)
+        return worker_module.run_one(self.script, message, self.spec.parts_dir)
 
 
 def _ray() -> Any:

@@ -1,7 +1,9 @@
 """One worker process: load the entry script, ``init()`` once, then ``run(mini_batch)`` per message.
 
 Messages to the driver: ``("ready", pid)``, ``("init_failed", text)``, ``("done", index, items,
-succeeded, rows)``, ``("error", index, text)``. The driver owns timeouts and retries; a worker only
+succeeded, part)``, ``("error", index, text)``. The rows go to a part file per mini-batch written
+(and fsynced) by the worker, so the work of formatting and storing them is spread over the
+workers instead of passing through the one driver. The driver owns timeouts and retries; a worker only
 reports. Its stdout/stderr go to its own log file (per-worker logs, as v1's ``logs/user/``).
 """
 
@@ -31,6 +33,7 @@ class WorkerSpec:
     log_dir: str = "."
     logging_level: str = "INFO"
     tabular: bool = False
+    parts_dir: str | None = None  # append_row: where each mini-batch's rows go (None: summary_only)
 
 
 def read_mini_batch(batch: MiniBatch) -> tuple[Any, int]:
@@ -67,6 +70,19 @@ def result_rows(result: Any) -> list[str]:
     return [str(x).replace("\n", " ") for x in result]
 
 
+def write_part(parts_dir: str, index: int, rows: list[str]) -> str:
+    """The mini-batch's rows, durable under their final name before the driver hears of them."""
+    path = os.path.join(parts_dir, f"{index:08}.txt")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        if rows:
+            f.write("\n".join(rows) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)  # a retried mini-batch writes the same rows under the same name
+    return path
+
+
 def _redirect_output(log_path: str) -> None:
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -98,20 +114,21 @@ def prepare(worker_id: int, spec: WorkerSpec) -> Any:
     return script
 
 
-def run_one(script: Any, message: dict[str, Any]) -> tuple[Any, ...]:
-    """One mini-batch: ``("done", index, items, succeeded, rows)`` or ``("error", index, text)``."""
+def run_one(script: Any, message: dict[str, Any], parts_dir: str | None) -> tuple[Any, ...]:
+    """One mini-batch: ``("done", index, items, succeeded, part)`` or ``("error", index, text)``."""
     batch = MiniBatch(**message)
     began = time.monotonic()
     try:
         argument, items = read_mini_batch(batch)
         rows = result_rows(script.run(argument))
+        part = write_part(parts_dir, batch.index, rows) if parts_dir else None
     except Exception:
         text = traceback.format_exc()
         print(f"mini-batch {batch.index} failed:\n{text}", flush=True)
         return ("error", batch.index, text.strip().splitlines()[-1])
     took = time.monotonic() - began
     print(f"mini-batch {batch.index}: {len(rows)} of {items} in {took:.3f}s", flush=True)
-    return ("done", batch.index, items, len(rows), rows)
+    return ("done", batch.index, items, len(rows), part)
 
 
 def main(worker_id: int, conn: Connection, spec: WorkerSpec) -> None:
@@ -129,4 +146,4 @@ def main(worker_id: int, conn: Connection, spec: WorkerSpec) -> None:
             return
         if message is None:
             return
-        conn.send(run_one(script, message))
+        conn.send(run_one(script, message, spec.parts_dir))
