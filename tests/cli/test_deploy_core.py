@@ -21,6 +21,7 @@ from tests.e2e.deploy_support import (
     replica_pids,
     start_deploy_server,
     tagged_script,
+    wait_state,
 )
 from tests.serving.conftest import free_port
 
@@ -142,8 +143,8 @@ def test_server_stop_names_the_replicas_it_leaves_and_services_stops_them(
     assert "unsupervised" in stopped.stderr and "server stop --services" in stopped.stderr
     assert httpx.post(scoring_uri, json={}, timeout=30).json() == {"revision": "a"}
 
-    with _cli_server(home) as again:  # the next server supervises them again
-        assert again.get(f"/workspaces/default/services/{SERVICE}").json()["state"] == "Healthy"
+    with _cli_server(home) as again:  # the next server adopts them: Healthy once it has probed
+        wait_state(again, SERVICE, ("Healthy",), timeout=60)
     stopped = run_cli("server", "stop", "--services", "-o", "json", env=env)
     assert stopped.returncode == 0, stopped.stderr
     assert json.loads(stopped.stdout)["servicesStopped"] == [f"default/{SERVICE}"]
