@@ -132,11 +132,19 @@ def test_a_call_on_the_loop_over_the_scoring_timeout_is_504(tmp_path: Path) -> N
 def test_the_budget_is_at_most_a_tenth_of_the_scoring_timeout(tmp_path: Path) -> None:
     s = server(tmp_path, MODELPORT_SCORING_TIMEOUT_MS="200")  # budget 20 ms, not 100
     try:
-        for _ in range(QUALIFY):
-            where(s)
-        assert where(s, sleep=0.05) == "MainThread"
-        assert where(s) == "run-0"
-        assert metric(s, "modelport_loop_overruns_total") == 1
+        # On a loaded machine a trivial call can itself outlast 20 ms and send the next one back
+        # to a thread: call until one lands on the loop, then send the 50 ms call (again if that
+        # hiccup struck in between). What is checked is the 50 ms call alone.
+        deadline = time.monotonic() + 60
+        while True:
+            while where(s) != "MainThread":
+                assert time.monotonic() < deadline, "short calls never moved to the loop"
+            before = metric(s, "modelport_loop_overruns_total")
+            if where(s, sleep=0.05) == "MainThread":
+                break
+            assert time.monotonic() < deadline, "the 50 ms call never ran on the loop"
+        assert metric(s, "modelport_loop_overruns_total") == before + 1  # over a 20 ms budget
+        assert where(s) == "run-0"  # so the next call is back on a thread
     finally:
         s.stop()
 
