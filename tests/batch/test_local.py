@@ -137,3 +137,14 @@ def test_parquet_is_cut_at_row_groups(tmp_path: Path, marks: Path) -> None:
     assert summary.status == "Completed", summary.error
     assert summary.mini_batches >= 5 and summary.processed == 1000
     assert _rows(tmp_path / "out")[:2] == ["r0 0", "r1 1"]
+
+
+def test_resume_runs_again_a_mini_batch_whose_rows_were_lost(tmp_path: Path, marks: Path) -> None:
+    script = write(tmp_path, "score.py", FAULTY)
+    inputs = make_files(tmp_path / "in", [f"f{i}.txt" for i in range(6)])
+    out = tmp_path / "out"
+    run_id, _ = run_batch(_config(script), BatchJob([str(inputs)], str(out)))
+    (out / "runs" / run_id / "parts" / "00000001.txt").unlink()  # as after a machine crash
+    _, summary = run_batch(_config(script), BatchJob([str(inputs)], str(out), run_id=run_id))
+    assert (summary.skipped, summary.succeeded) == (2, 6)
+    assert sorted(_rows(out)) == sorted(f"f{i}.txt {i}" for i in range(6))
