@@ -12,8 +12,8 @@ from cryptography.fernet import Fernet
 
 from modelport.errors import UserError
 from modelport.sdk._service_tls import CA_BUNDLE_ENV, verify_for
+from modelport.server.crypto import SecretBox
 from modelport.server.deploy import tls
-from modelport.server.deploy.crypto import SecretBox
 from modelport.specs import DeploymentConfig, parse_deployment_config
 from tests.tls_support import certificate_pem, new_key
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from modelport.errors import ServerError, UserError
+from modelport.server.crypto import SecretBox, load_or_create_key
 from modelport.server.deploy import approot, auth, nocode
-from modelport.server.deploy.crypto import SecretBox, load_or_create_key
 
 
 def test_secret_key_file_is_created_0600_once_and_round_trips(tmp_path: Path) -> None:

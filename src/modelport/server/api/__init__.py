@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from modelport.server.api import blobs, environments, health, models, runs, services, workspaces
-from modelport.server.api import telemetry as telemetry_api
+from modelport.server.api import (
+    blobs,
+    environments,
+    health,
+    models,
+    packages,
+    runs,
+    services,
+    workspaces,
+)
 from modelport.server.api import metrics as metrics_api
-from modelport.server.api import webhooks as webhooks_api
-from modelport.server.api import packages
 from modelport.server.api import targets as targets_api
+from modelport.server.api import telemetry as telemetry_api
+from modelport.server.api import webhooks as webhooks_api
 
 PREFIX = "/api/v1"
 

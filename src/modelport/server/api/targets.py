@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from modelport.errors import NotFound, UserError
 from modelport.server.api.deps import Ctx, WorkspaceName
 from modelport.server.api.schemas import FastJSON, Input, SafeStr
+from modelport.server.crypto import SecretBox
 from modelport.server.deploy import auth, records
-from modelport.server.deploy.crypto import SecretBox
 from modelport.server.store import targets
 from modelport.server.store.services import Service
 from modelport.specs import parse_deployment_config, validate_service_name

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelport.server.crypto import SecretBox
 from modelport.server.deploy import auth
-from modelport.server.deploy.crypto import SecretBox
 from modelport.server.deploy.driver import DriverAdapter
 from modelport.server.deploy.kube_adapter import KubernetesRouting
 

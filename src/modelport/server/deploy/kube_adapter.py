@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from modelport.errors import UserError
-from modelport.server.deploy.crypto import SecretBox
+from modelport.server.crypto import SecretBox
 from modelport.server.deploy.driver import DriverAdapter, Observation, ReplicaPlan, _observation
 from modelport.server.store import targets
 from modelport.server.store.services import Service

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from modelport.errors import Conflict, UserError
+from modelport.server.crypto import SecretBox
 from modelport.server.deploy import auth, tls
-from modelport.server.deploy.crypto import SecretBox
 from modelport.server.deploy.revision_plan import RevisionPlan, auth_mode, stored_config
 from modelport.server.security import envsecrets
 from modelport.server.store.base import utcnow

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.errors import UserError
-from modelport.server.deploy.crypto import SecretBox
+from modelport.server.crypto import SecretBox
 from modelport.specs import DeploymentConfig
 
 # markers stored in place of the PEM text (a PEM value never starts with them)

@@ -2,7 +2,7 @@
 
 An environment's ``environmentVariables`` often carry credentials (API keys, connection strings)
 and ``docker.baseImageRegistry.password`` is one. The store keeps each such value encrypted with
-the server's ``secret.key`` (Fernet, like service keys: ``deploy/crypto.py``) as
+the server's ``secret.key`` (Fernet, like service keys: ``server/crypto.py``) as
 ``sealed:v1:<token>``; the deploy path reads them back in clear, API answers show ``MASK``. A spec
 registered again with a ``MASK`` value keeps the previous version's value for that field, so
 "get, edit, register" does not replace a secret by the mask. Rows written before this existed
@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from modelport.server.deploy.crypto import SecretBox
+from modelport.server.crypto import SecretBox
 
 SEALED = "sealed:v1:"
 MASK = "****"

@@ -24,7 +24,7 @@ from modelport.environments.spec import (
     to_azure_json,
 )
 from modelport.errors import NotFound, UserError
-from modelport.server.deploy.crypto import SecretBox
+from modelport.server.crypto import SecretBox
 from modelport.server.security import envsecrets
 from modelport.server.store.base import Base, Json, UTCDateTime, utcnow
 from modelport.server.store.workspaces import Workspace

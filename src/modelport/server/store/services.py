@@ -3,7 +3,7 @@ the queries on them (the deploy code and the API read and write through these).
 
 The services row holds the desired state (``desired_revision``) and the observed one (``state``,
 ``current_revision``); only the reconciler writes the observed columns. Service secrets (keys,
-token signing secret) are stored encrypted with the server's ``secret.key`` (deploy/crypto.py).
+token signing secret) are stored encrypted with the server's ``secret.key`` (server/crypto.py).
 """
 
 from __future__ import annotations
