@@ -14,7 +14,8 @@ No connection state lasts without a deadline (checked by one sweep a second, not
 a request head must arrive within --keep-alive seconds (else 408), an idle keep-alive connection
 closes after --keep-alive seconds, a request body must keep arriving (--body-timeout, else 408),
 and an answer given before the whole body arrived (401, 413, …) closes the connection after a short
-linger instead of draining the rest. Each listener caps its connections (connguard.py).
+linger instead of draining the rest. Each listener caps its connections (connguard.py). One
+request's ASGI receive/send and its answer's bytes are cycle.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
@@ -41,28 +41,16 @@ from modelport.serving.connguard import (
     body_stalled,
     json_answer,
 )
+from modelport.serving.cycle import BODY_HIGH_WATER, STATUS_LINES, Cycle
 from modelport.serving.responses import GENERIC_INTERNAL_ERROR, error_body
 
 log = logging.getLogger("modelport.serving")
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 MAX_HEAD_BYTES = 1024 * 1024  # request line and headers; more is refused with 431
-BODY_HIGH_WATER = 256 * 1024  # unread request body buffered before reading pauses
 WAKE_BYTES = 16 * 1024  # body buffered before the handler waiting for it is woken
 SWEEP_SECONDS = 1.0
 LINGER_SECONDS = 2.0
-
-
-def _status_line(status: int) -> bytes:
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = ""
-    return f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
-
-
-_STATUS_LINES = {s.value: _status_line(s.value) for s in HTTPStatus}
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 class ServerState:
@@ -86,120 +74,6 @@ class ServerState:
         self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
 
 
-class _Cycle:
-    """One request and its answer."""
-
-    __slots__ = (
-        "body",
-        "buffered",
-        "chunked",
-        "complete",
-        "conn",
-        "continue_sent",
-        "disconnected",
-        "expect_100",
-        "head",
-        "headers",
-        "keep_alive",
-        "method",
-        "response_complete",
-        "scope",
-        "url",
-        "waiter",
-    )
-
-    def __init__(self, conn: HttpProtocol) -> None:
-        self.conn = conn
-        self.url = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.buffered = 0
-        self.chunked = False  # the answer's body is sent chunked (no content-length given)
-        self.complete = False
-        self.disconnected = False
-        self.expect_100 = False
-        self.continue_sent = False
-        self.keep_alive = True
-        self.method = "GET"
-        self.scope: dict[str, Any] = {}
-        self.head: bytes | None = None  # the response head, held until the first body part
-        self.response_complete = False
-        self.waiter: asyncio.Future[None] | None = None
-
-    def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def receive(self) -> dict[str, Any]:
-        conn = self.conn
-        if self.disconnected or self.response_complete:
-            return {"type": "http.disconnect"}
-        if not self.body and not self.complete:
-            if self.expect_100 and not self.continue_sent:
-                self.continue_sent = True
-                conn.write(_CONTINUE)
-            conn.resume_reading()
-            self.waiter = conn.loop.create_future()
-            await self.waiter
-            self.waiter = None
-            if self.disconnected:
-                return {"type": "http.disconnect"}
-        body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
-        self.body = []
-        if self.buffered > BODY_HIGH_WATER:
-            conn.resume_reading()
-        self.buffered = 0
-        return {"type": "http.request", "body": body, "more_body": not self.complete}
-
-    async def send(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            if self.head is not None or self.response_complete:
-                raise RuntimeError("http.response.start sent twice")
-            self.head = self._head(message["status"], message.get("headers", ()))
-            return
-        if kind != "http.response.body" or self.head is None or self.response_complete:
-            raise RuntimeError(f"unexpected ASGI message {kind!r} at this point of the response")
-        body = message.get("body", b"")
-        more = message.get("more_body", False)
-        if more and self.disconnected:  # a streamed answer learns that its client left
-            raise ConnectionResetError("the client closed the connection")
-        head, self.head = self.head, b""
-        if self.method == "HEAD":
-            body = b""
-        elif self.chunked:
-            body = (b"%x\r\n%b\r\n" % (len(body), body) if body else b"") + (
-                b"" if more else b"0\r\n\r\n"
-            )
-        self.conn.write(head + body if head else body)
-        if not more:
-            self.response_complete = True
-            self.conn.response_done(self)
-
-    def _head(self, status: int, headers: Any) -> bytes:
-        parts = [_STATUS_LINES.get(status) or _status_line(status)]
-        has_length = closing = False
-        for name, value in headers:
-            n = name.lower()
-            if n == b"content-length":
-                has_length = True
-            elif n == b"connection" and b"close" in value.lower():
-                closing = True
-            parts += (name, b": ", value, b"\r\n")
-        if closing:
-            self.keep_alive = False
-        elif not self.keep_alive or self.conn.closing or not self.complete:
-            # answered before the whole body arrived (401, 413, …): close rather than drain it
-            self.keep_alive = False
-            parts.append(b"connection: close\r\n")
-        if not has_length and self.method != "HEAD" and status not in (204, 304):
-            self.chunked = True
-            parts.append(b"transfer-encoding: chunked\r\n")
-        parts.append(b"\r\n")
-        return b"".join(parts)
-
-
 class HttpProtocol(asyncio.Protocol):
     """One connection. ``parsing`` gets the parser's callbacks; ``active`` is being answered."""
 
@@ -218,9 +92,9 @@ class HttpProtocol(asyncio.Protocol):
         self.allowed_hosts = allowed_hosts  # --allowed-hosts: the Host header must name one
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
-        self.parsing: _Cycle | None = None
-        self.active: _Cycle | None = None
-        self.pipeline: deque[_Cycle] = deque()
+        self.parsing: Cycle | None = None
+        self.active: Cycle | None = None
+        self.pipeline: deque[Cycle] = deque()
         self.head_bytes = self.raw_head_bytes = 0
         self.paused = False
         self.closing = False
@@ -247,7 +121,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.pool is not None and not self.pool.admit(self, self.loop.time()):
             self.pool = None
             log.warning("connection refused: %s", FULL_MESSAGE)
-            self.write(json_answer(_STATUS_LINES[503], FULL_MESSAGE))
+            self.write(json_answer(STATUS_LINES[503], FULL_MESSAGE))
             self.close_after_answer(client_sending=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -283,7 +157,7 @@ class HttpProtocol(asyncio.Protocol):
                 self._refuse(400, f"Invalid HTTP request received: {exc}")
 
     def _refuse(self, status: int, message: str) -> None:
-        self.write(json_answer(_STATUS_LINES[status], message))
+        self.write(json_answer(STATUS_LINES[status], message))
         self.close_after_answer(client_sending=True)
 
     def close_after_answer(self, client_sending: bool = False) -> None:
@@ -378,7 +252,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self._body_pending() or self.head_started is not None:
             self.write(
-                json_answer(_STATUS_LINES[408], "Too slow: the server needed the connection.")
+                json_answer(STATUS_LINES[408], "Too slow: the server needed the connection.")
             )
             cycle = self.active
             if cycle is not None:
@@ -388,7 +262,7 @@ class HttpProtocol(asyncio.Protocol):
 
     # ------------------------------------------------------------------ parser callbacks
     def on_message_begin(self) -> None:
-        self.parsing = _Cycle(self)
+        self.parsing = Cycle(self)
         self.head_bytes = 0
         self.head_started = self.loop.time()
 
@@ -485,13 +359,13 @@ class HttpProtocol(asyncio.Protocol):
         cycle.wake()
 
     # ------------------------------------------------------------------ requests
-    def _start(self, cycle: _Cycle) -> None:
+    def _start(self, cycle: Cycle) -> None:
         self.active = cycle
         task = self.loop.create_task(self._run(cycle))
         self.state.tasks.add(task)
         task.add_done_callback(self.state.tasks.discard)
 
-    async def _run(self, cycle: _Cycle) -> None:
+    async def _run(self, cycle: Cycle) -> None:
         try:
             await self.app(cycle.scope, cycle.receive, cycle.send)
         except BaseException:
@@ -509,7 +383,7 @@ class HttpProtocol(asyncio.Protocol):
         if not cycle.response_complete:  # the app returned without a whole answer
             self.close()
 
-    def response_done(self, cycle: _Cycle) -> None:
+    def response_done(self, cycle: Cycle) -> None:
         self.active = None
         if not cycle.keep_alive or self.closing:
             self.close_after_answer()
