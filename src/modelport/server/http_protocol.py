@@ -31,8 +31,11 @@ from modelport.serving.connguard import (
     FULL_MESSAGE,
     HEAD,
     IDLE,
+    MAX_HEAD_BYTES,
     SLOW_BODY,
+    WAKE_BYTES,
     ConnectionPool,
+    DeadlineSweep,
     Rank,
     body_evictable,
     body_stalled,
@@ -42,29 +45,16 @@ from modelport.serving.connguard import (
 
 log = logging.getLogger("modelport.server")
 
-MAX_HEAD_BYTES = 1024 * 1024  # request line and headers, like the inference server
-WAKE_BYTES = 16 * 1024  # below uvicorn's HIGH_WATER_LIMIT, where reading pauses
-SWEEP_SECONDS = 1.0
 
-
-class _Guard:
+class _Guard(DeadlineSweep):
     """The state shared by one server's connections: the cap and the deadline sweep."""
 
+    connections: set[GuardedHttpToolsProtocol]
+
     def __init__(self, max_connections: int, body_timeout: float) -> None:
+        super().__init__()
         self.pool = ConnectionPool(effective_cap(max_connections))
         self.body_timeout = body_timeout
-        self.connections: set[GuardedHttpToolsProtocol] = set()
-        self._sweeper: asyncio.TimerHandle | None = None
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._sweeper is None:
-            self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
-
-    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        now = loop.time()
-        for conn in list(self.connections):
-            conn.enforce_deadlines(now)
-        self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
 
 
 class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
@@ -94,7 +84,7 @@ class GuardedHttpToolsProtocol(JsonErrorHttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         guard = self.guard
-        guard.start(self.loop)
+        guard.start_sweeping(self.loop)
         guard.connections.add(self)
         if not guard.pool.admit(self, self.loop.time()):
             log.warning("connection refused: %s", FULL_MESSAGE)
@@ -140,7 +130,7 @@ class GuardedHttpToolsProtocol(JsonErrorHttpToolsProtocol):
         cycle.body += body
         if len(cycle.body) > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
-        if len(cycle.body) >= WAKE_BYTES:
+        if len(cycle.body) >= WAKE_BYTES:  # below HIGH_WATER_LIMIT, where reading pauses
             cycle.message_event.set()
 
     def on_message_complete(self) -> None:

@@ -13,8 +13,9 @@ with 503. So a flood of held connections costs an attacker its own connections, 
 
 from __future__ import annotations
 
+import asyncio
 import resource
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -24,6 +25,9 @@ FD_RESERVE = 64
 # A stalled body (no byte for this long) or one slower than MIN_BODY_RATE may be pushed out.
 STALL_SECONDS = 1.0
 MIN_BODY_RATE = 1024  # bytes per second, averaged since the head
+MAX_HEAD_BYTES = 1024 * 1024  # request line and headers; more is refused with 431
+WAKE_BYTES = 16 * 1024  # body buffered before the handler waiting for it is woken
+SWEEP_SECONDS = 1.0
 
 
 # Eviction order: a lower rank goes first, then the older of two.
@@ -108,3 +112,22 @@ def json_answer(status_line: bytes, message: str) -> bytes:
 
 
 FULL_MESSAGE = "The server has too many open connections; retry shortly (every connection is busy)."
+
+
+class DeadlineSweep:
+    """A listener's connections and the one sweep a second that checks their deadlines (a timer
+    per connection would cost a timer handle per request)."""
+
+    def __init__(self) -> None:
+        self.connections: set[Any] = set()  # each has enforce_deadlines(now)
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def start_sweeping(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for conn in list(self.connections):
+            conn.enforce_deadlines(now)
+        self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)

@@ -34,8 +34,11 @@ from modelport.serving.connguard import (
     HEAD,
     IDLE,
     LINGERING,
+    MAX_HEAD_BYTES,
     SLOW_BODY,
+    WAKE_BYTES,
     ConnectionPool,
+    DeadlineSweep,
     Rank,
     body_evictable,
     body_stalled,
@@ -47,31 +50,19 @@ from modelport.serving.responses import GENERIC_INTERNAL_ERROR, error_body
 log = logging.getLogger("modelport.serving")
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-MAX_HEAD_BYTES = 1024 * 1024  # request line and headers; more is refused with 431
-WAKE_BYTES = 16 * 1024  # body buffered before the handler waiting for it is woken
-SWEEP_SECONDS = 1.0
 LINGER_SECONDS = 2.0
 
 
-class ServerState:
+class ServerState(DeadlineSweep):
     """The worker's connections and request tasks (for the drain), and the deadline sweep."""
 
+    connections: set[HttpProtocol]
+
     def __init__(self, keep_alive: float, body_timeout: float = 30.0) -> None:
+        super().__init__()
         self.keep_alive = keep_alive
         self.body_timeout = body_timeout
-        self.connections: set[HttpProtocol] = set()
         self.tasks: set[asyncio.Task[None]] = set()
-        self._sweeper: asyncio.TimerHandle | None = None
-
-    def start_sweeping(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._sweeper is None:
-            self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
-
-    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        now = loop.time()
-        for conn in list(self.connections):
-            conn.enforce_deadlines(now)
-        self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep, loop)
 
 
 class HttpProtocol(asyncio.Protocol):
