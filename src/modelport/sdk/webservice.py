@@ -9,26 +9,22 @@ type (``LocalWebservice``, ``AciWebservice`` from ``modelport.webservice``).
 from __future__ import annotations
 
 import builtins
-import contextlib
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
-
-import httpx
 
 from modelport.errors import (
     ModelportError,
     NotFound,
     OperationTimeout,
-    UserError,
     WebserviceException,
 )
 from modelport.sdk import _follow, _snapshot
 from modelport.sdk._http import seg
 from modelport.sdk._service_auth import ServiceAuth
 from modelport.sdk._service_errors import LOG_TAIL, operation_failure
-from modelport.sdk._service_tls import verify_for
+from modelport.sdk._service_score import score
+from modelport.sdk._service_update import update_body
 
 if TYPE_CHECKING:
     from modelport.sdk.model import Model
@@ -268,39 +264,7 @@ class Webservice(ServiceAuth):
 
     def run(self, input_data: Any) -> Any:
         """POST ``input_data`` to the scoring URI; on 401 fetch a key or a token and retry once."""
-        if self.state == "Transitioning" and self._operation_id is not None:
-            # v1's local services wait for a deployment in progress before scoring.
-            with contextlib.suppress(WebserviceException):
-                self.wait_for_deployment()
-        if not self.scoring_uri:
-            self.update_deployment_state()
-        if not self.scoring_uri:
-            raise UserError(
-                f"Service {self.name} has no scoring URI (state {self.state}): wait for it to be "
-                "Healthy (service.wait_for_deployment())."
-            )
-        if isinstance(input_data, str | bytes):
-            content: Any = input_data
-        else:
-            content = json.dumps(input_data)
-        headers = {"Content-Type": "application/json"}
-        verify = verify_for(self.scoring_uri, self._ssl_certificate)
-        with httpx.Client(timeout=httpx.Timeout(300.0, connect=5.0), verify=verify) as http:
-            response = http.post(self.scoring_uri, content=content, headers=headers)
-            if response.status_code == 401:
-                headers["Authorization"] = f"Bearer {self._credential()}"
-                response = http.post(self.scoring_uri, content=content, headers=headers)
-        if response.status_code == 200:
-            try:
-                return response.json()
-            except ValueError:
-                return response.text
-        raise WebserviceException(
-            "Received bad response from service. More information can be found by calling "
-            f".get_logs() on the webservice object.\nResponse Code: {response.status_code}\n"
-            f"Headers: {dict(response.headers)}\nContent: {response.content!r}",
-            state=self.state,
-        )
+        return score(self, input_data)
 
     # -- changes -----------------------------------------------------------------------------
 
@@ -322,34 +286,10 @@ class Webservice(ServiceAuth):
         Deployment-config fields may be given by name too (``auth_enabled=True``); v1's
         ``image``/``image_config`` have no meaning here and are refused.
         """
-        from modelport.sdk import deploy
-
-        for legacy in ("image", "image_config"):
-            if config_fields.pop(legacy, None) is not None:
-                raise UserError(f"{legacy} is not supported: modelport builds no images.")
-        body: dict[str, Any] = {}
-        if models is not None:
-            body["models"] = deploy.model_refs(self.workspace, models)
-        spec = deploy.resolve_inference_config(inference_config)
-        if spec is not None:
-            source = deploy._source_part(self.workspace, spec, show_output=show_output)
-            body["inferenceConfig"] = source["inferenceConfig"]
-            body["sourceSnapshot"] = source["sourceSnapshot"]
-            properties = {**(properties or {}), **source["_properties"]}
-        env = deploy.resolve_environment(environment, spec, self.name)
-        if env is not None:
-            body["environment"] = env
-        config = deploy.config_change(self.compute_type, deployment_config, config_fields)
-        if config is not None:
-            body["deploymentConfig"] = config
-        if tags is not None:
-            body["tags"] = {str(k): str(v) for k, v in tags.items()}
-        if properties:
-            body["properties"] = {str(k): str(v) for k, v in properties.items()}
-        if description is not None:
-            body["description"] = description
-        if not body:
-            raise UserError("No parameters provided to update.")
+        body = update_body(
+            self, models, inference_config, deployment_config, tags, properties, description,
+            environment, show_output, config_fields,
+        )  # fmt: skip
         self._accepted(self._client.patch(self._path, body))
         if wait:
             self.wait_for_deployment(show_output=show_output)
