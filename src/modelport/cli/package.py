@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from modelport.cli._options import CommonOptions, common_options
-from modelport.cli._output import render
-from modelport.cli.deploy import (
+from modelport.cli._deploy_inputs import (
     DeployConfigOption,
     EntryScriptOption,
     EnvNameOption,
@@ -30,6 +28,8 @@ from modelport.cli.deploy import (
     inference_spec,
     model_list,
 )
+from modelport.cli._options import CommonOptions, common_options
+from modelport.cli._output import render
 from modelport.errors import UserError
 
 if TYPE_CHECKING:

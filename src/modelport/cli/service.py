@@ -14,15 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelport.cli import service_observe as _observe
-from modelport.cli._options import (
-    CommonOptions,
-    OutputFormat,
-    common_options,
-    parse_filters,
-    parse_pairs,
-)
-from modelport.cli._output import apply_query, render, render_items
-from modelport.cli.deploy import (
+from modelport.cli._deploy_inputs import (
     DeployConfigOption,
     DescriptionOption,
     EntryScriptOption,
@@ -38,11 +30,18 @@ from modelport.cli.deploy import (
     config_warnings,
     environment_ref,
     err_console,
-    finish,
-    follow_operation,
     inference_spec,
     model_list,
 )
+from modelport.cli._operation import finish, follow_operation
+from modelport.cli._options import (
+    CommonOptions,
+    OutputFormat,
+    common_options,
+    parse_filters,
+    parse_pairs,
+)
+from modelport.cli._output import apply_query, render, render_items
 from modelport.errors import UserError
 
 if TYPE_CHECKING:
