@@ -1,4 +1,5 @@
-"""The one declarative base of the store, and column types shared by every table module."""
+"""The one declarative base of the store, and the column types and helpers shared by every table
+module."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+from modelport.errors import Conflict
 
 # Stable constraint names so that Alembic migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -53,3 +57,13 @@ def utcnow() -> datetime:
 
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def add_unique(session: Session, row: Base, conflict: str) -> None:
+    """Insert a row whose unique name the caller checked: a concurrent insert by another server
+    process can still win in between, and the unique constraint turns that into ``Conflict``."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(conflict) from exc

@@ -14,11 +14,10 @@ from typing import Any
 
 import yaml
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from modelport.errors import Conflict, NotFound, UserError
-from modelport.server.store.base import Base, UTCDateTime, iso, utcnow
+from modelport.server.store.base import Base, UTCDateTime, add_unique, iso, utcnow
 from modelport.server.store.workspaces import Workspace
 from modelport.server.store.workspaces import get as get_workspace
 
@@ -139,11 +138,7 @@ def attach(
         image_registry=image_registry or None,
         created_time=utcnow(),
     )
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # another server process attached it first
-        raise Conflict(f"compute target {name!r} is already attached") from exc
+    add_unique(session, row, f"compute target {name!r} is already attached")
     return row
 
 

@@ -7,12 +7,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Integer, String, Text, delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from modelport.errors import Conflict, NotFound, UserError
 from modelport.server import guards
-from modelport.server.store.base import Base, UTCDateTime, utcnow
+from modelport.server.store.base import Base, UTCDateTime, add_unique, utcnow
 
 NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,31}")
 NAME_RULE_TEXT = (
@@ -45,11 +44,7 @@ def create(session: Session, name: str, description: str | None) -> Workspace:
     if session.scalar(select(Workspace.id).where(Workspace.name == name)) is not None:
         raise Conflict(f"workspace {name!r} already exists")
     ws = Workspace(uid=new_uid(), name=name, description=description, created_time=utcnow())
-    session.add(ws)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # another server process created it first
-        raise Conflict(f"workspace {name!r} already exists") from exc
+    add_unique(session, ws, f"workspace {name!r} already exists")
     return ws
 
 
