@@ -7,12 +7,14 @@ from __future__ import annotations
 import http.client
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import ServerProcess
 from tests.e2e import sdk_deploy_support as fixtures
+from tests.e2e.deploy_support import wait_until
 from tests.e2e.sdk_deploy_support import cli
 from tests.targets.test_busy import BUSY_SCRIPT
 
@@ -55,9 +57,14 @@ def test_a_long_run_is_busy_not_hung_and_the_logs_say_so(
     assert answer.status == 200 and json.loads(answer.read()) == {"busy": 15}
     conn.close()
 
-    after = json.loads(cli(deploy_server, ["service", "show", "-n", "busy-svc", "-o", "json"],
-                           tmp_path).stdout)  # fmt: skip
-    assert after["state"] == "Healthy"
+    def shown_now() -> dict[str, Any]:
+        return dict(json.loads(cli(deploy_server, ["service", "show", "-n", "busy-svc",
+                                                   "-o", "json"], tmp_path).stdout))  # fmt: skip
+
+    # while run() was busy the replica did not answer its health port (not ready, so the
+    # service read Unhealthy); the first probe after run() returns makes it Healthy again
+    wait_until(lambda: shown_now()["state"] == "Healthy", 60, "busy-svc Healthy again")
+    after = shown_now()
     assert [(r["pid"], r["restarts"]) for r in after["replicas"]] == [(replica["pid"], 0)]
     logs = cli(deploy_server, ["service", "get-logs", "-n", "busy-svc", "-l", "200"], tmp_path)
     assert "busy inside run()" in logs.stdout, logs.stdout[-2000:]
