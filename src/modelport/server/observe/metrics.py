@@ -104,6 +104,9 @@ class Scraper:
         self.history: dict[tuple[str, str], ServiceHistory] = {}
         self.lock = threading.Lock()
         self.http = httpx.Client(timeout=2.0)
+        # a replica process that started after this moment is counted from its first request;
+        # one that was already running (adopted after a server restart) starts as a baseline
+        self.started = time.time()
 
     def run(self, stopping: threading.Event) -> None:
         while not stopping.wait(self.settings.metrics_scrape_s):
@@ -172,9 +175,16 @@ class Scraper:
             buckets: dict[float, float] = {}
             in_flight = 0.0
             current: dict[tuple[int, str, int | None], dict[Any, float]] = {}
+            fresh_since: list[float] = []
             for sc in scrapes:
                 key = (sc.revision, sc.replica, sc.pid)
-                prev = h.previous.get(key, {})
+                prev = h.previous.get(key)
+                if prev is None:
+                    prev = {}
+                    began = sc.samples.get(("process_start_time_seconds", ()), 0.0)
+                    if began >= self.started:  # watched from its start: count every request
+                        prev = {k: 0.0 for k in sc.samples}
+                        fresh_since.append(began)
                 current[key] = sc.samples
                 for sample, value in sc.samples.items():
                     if sample[0] == "modelport_requests_in_flight":
@@ -186,10 +196,11 @@ class Scraper:
                     status[code] = status.get(code, 0.0) + n
                 for b, n in figures["buckets"].items():
                     buckets[b] = buckets.get(b, 0.0) + n
-            dt = now - h.last_time if h.last_time is not None else None
+            last = h.last_time if h.last_time is not None else min(fresh_since, default=None)
+            dt = now - last if last is not None else None
             h.previous, h.latest, h.last_time = current, scrapes, now
             if dt is None or dt <= 0:
-                return  # the first scrape is the baseline
+                return  # the first scrape of replicas already running is the baseline
             total = sum(status.values())
             point: dict[str, Any] = {
                 "time": now,
