@@ -102,11 +102,12 @@ FIELDS: tuple[Field, ...] = (
           "Replicas. Local/ACI: they share the port (SO_REUSEPORT). AKS: unset turns the autoscaler on.",
           minimum=1),
     Field("cpu_cores", "containerResourceRequirements.cpu", float, _d(None, 0.1, 0.1),
-          "CPU cores per replica; enforced by cgroups v2 where writable, else CPU affinity to ceil(cpu) cores.",
+          "CPU cores per replica; enforced as a CFS quota (cgroup v2 or v1 cpu, where writable), "
+          "else CPU affinity to ceil(cpu) cores.",
           positive=True),
     Field("memory_gb", "containerResourceRequirements.memoryInGB", float, _d(None, 0.5, 0.5),
-          "Memory per replica in GB; enforced by cgroups v2 where writable, else an address-space limit "
-          "(with a floor so Python can start).", positive=True),
+          "Memory per replica in GB; enforced by the cgroup memory controller (v2 or v1, where "
+          "writable), else by an RSS watchdog; over it, the replica is OOMKilled.", positive=True),
     Field("cpu_cores_limit", "containerResourceRequirements.cpuLimit", float, _d(aks=None),
           "Maximum CPU cores per replica (the container's cpu limit).", positive=True),
     Field("memory_gb_limit", "containerResourceRequirements.memoryInGBLimit", float, _d(aks=None),
