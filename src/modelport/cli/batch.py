@@ -146,6 +146,16 @@ def run(
             "Model.get_model_path); repeatable. Needs the workspace.",
         ),
     ] = None,
+    environment: Annotated[
+        str | None,
+        typer.Option(
+            "--environment",
+            help="The script's environment, built like a service's (or reused from the cache): "
+            "a saved environment folder, an environment JSON, a conda YAML, a requirements "
+            "file, a curated name, or NAME[:VERSION] registered in the workspace (-w). "
+            "Default: this Python.",
+        ),
+    ] = None,
     experiment: Annotated[
         str | None,
         typer.Option(
@@ -226,6 +236,9 @@ def run(
         workspace = opts.workspace()
         if resume:
             tracked = Run.get(workspace, resume)
+            if tracked.get_status() in ("Completed", "Failed", "Canceled"):
+                # a finished run's status cannot change: this attempt is its child run
+                tracked = tracked.child_run(name="resume")
         else:
             tracked = Experiment(workspace, experiment).start_logging()
     run_id = resume or (tracked.id if tracked else new_run_id())
@@ -240,11 +253,23 @@ def run(
         env.update(
             fetch_models(opts.workspace(), models, os.path.join(run_dir(output, run_id), "app"))
         )
-    job = BatchJob(inputs, output, input_format, list(ctx.args), env, run_id, engine, address)
+    job = BatchJob(
+        inputs,
+        output,
+        input_format,
+        list(ctx.args),
+        env,
+        run_id,
+        engine,
+        address,
+        environment=environment,
+        workspace=opts.workspace,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
     if tracked is not None:
         from modelport.parallel_run.record import note_journal
 
-        note_journal(tracked, output)
+        note_journal(tracked, output, run_id)
     rich = _RichProgress() if sys.stderr.isatty() else None
     progress = rich or _PlainProgress()
 
@@ -259,7 +284,7 @@ def run(
     if tracked is not None:
         from modelport.parallel_run.record import record
 
-        record(tracked, config, output, summary)
+        record(tracked, config, output, summary, batch_id=run_id)
     print(json.dumps({"runId": run_id, **summary.as_dict()}, indent=2))
     if summary.status != "Completed":
         raise UserError(summary.error or f"run {run_id} {summary.status}")

@@ -7,6 +7,7 @@ Layout under the output folder::
     <output>/runs/<run_id>/parts/N.txt       the rows of mini-batch N, written by its worker
     <output>/runs/<run_id>/summary.json      processed, succeeded, failed, retried, seconds
     <output>/runs/<run_id>/logs/worker-N.log each worker's stdout/stderr
+    <output>/runs/<run_id>/logs/environment.log building (or reusing) the script's environment
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 from modelport.errors import UserError
 from modelport.parallel_run.config import ParallelRunConfig
+from modelport.parallel_run.environment import ScriptEnvironment
+from modelport.parallel_run.environment import build as build_environment
 from modelport.parallel_run.journal import Journal
 from modelport.parallel_run.local import BatchFailed, LocalEngine, Progress, Summary
 from modelport.parallel_run.plan import fingerprint, guess_format, list_inputs, make_plan
@@ -46,6 +49,9 @@ class BatchJob:
     run_id: str | None = None  # given: resume that run (or use a workspace Run's id)
     engine: str = "local"  # or "ray" (also chosen by node_count > 1)
     address: str | None = None  # Ray: the cluster (None: the running one, else a local one)
+    environment: Any = None  # overrides config.environment (see parallel_run.environment)
+    workspace: Callable[[], Any] | None = None  # for a registered environment by name
+    log: Callable[[str], None] | None = None  # where the environment build's lines also go
 
 
 def run_dir(output_dir: str, run_id: str) -> str:
@@ -82,21 +88,31 @@ def run_batch(
         summary.succeeded += entry.succeeded
         summary.failed += entry.failed
         summary.retried += entry.tries - 1
+    built = _environment(config, job, log_dir)
     spec = WorkerSpec(
         script=script,
         source_dir=config.source_directory,
         arguments=[str(a) for a in job.arguments],
-        env={**job.env, "MODELPORT_BATCH_OUTPUT": os.path.abspath(job.output_dir)},
+        env={
+            **(built.env_vars if built else {}),
+            **job.env,
+            "MODELPORT_BATCH_OUTPUT": os.path.abspath(job.output_dir),
+        },
         log_dir=log_dir,
         logging_level=config.logging_level,
         tabular=kind != "files",
         parts_dir=parts if config.output_action == "append_row" else None,
+        python=built.python if built else None,
+        environment={"document": built.document, "lock": built.lock} if built else None,
     )
     if on_start is not None:
         on_start(run_id, len(plan))
     began = time.monotonic()
+    engine = _engine(config, spec, journal, job)
+    summary.engine = engine.name
+    summary.workers = engine.worker_count()
     try:
-        _engine(config, spec, journal, job).run(plan, summary, progress or (lambda d, t: None))
+        engine.run(plan, summary, progress or (lambda d, t: None))
     except BatchFailed as e:
         summary.status, summary.error = "Failed", str(e)
     finally:
@@ -106,6 +122,24 @@ def run_batch(
         journal.write_output(os.path.join(job.output_dir, str(config.append_row_file_name)))
     _write_json(os.path.join(base, "summary.json"), summary.as_dict())
     return run_id, summary
+
+
+def _environment(
+    config: ParallelRunConfig, job: BatchJob, log_dir: str
+) -> ScriptEnvironment | None:
+    """Build the script's environment; None: the workers run in the driver's Python."""
+    value = job.environment if job.environment is not None else config.environment
+    if value is None:
+        return None
+    with open(os.path.join(log_dir, "environment.log"), "a", encoding="utf-8") as f:
+
+        def log(line: str) -> None:
+            f.write(line + "\n")
+            f.flush()
+            if job.log is not None:
+                job.log(line)
+
+        return build_environment(value, log, job.workspace)
 
 
 def _engine(

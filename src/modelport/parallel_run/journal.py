@@ -59,7 +59,9 @@ class Journal:
             )
         for record in lines[1:]:
             entry = Entry(**record)
-            if entry.part is None or _lines(entry.part) == entry.succeeded:
+            if entry.error is not None:  # failed every try: a resume (of a Failed run) tries again
+                self.entries.pop(entry.index, None)
+            elif entry.part is None or _lines(entry.part) == entry.succeeded:
                 self.entries[entry.index] = entry  # else: its rows were lost, run it again
 
     def _append(self, record: dict[str, Any]) -> None:

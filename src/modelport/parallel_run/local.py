@@ -7,8 +7,6 @@ notices it, starts a fresh worker and gives the mini-batch to whichever worker i
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import time
 from collections import deque
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from modelport.parallel_run import worker as worker_module
 from modelport.parallel_run.config import ParallelRunConfig
 from modelport.parallel_run.journal import Entry, Journal
 from modelport.parallel_run.plan import MiniBatch
+from modelport.parallel_run.process import WorkerProcess
 
 Progress = Callable[[int, int], None]
 
@@ -40,6 +39,8 @@ class Summary:
     status: str = "Completed"
     error: str | None = None
     skipped: int = 0  # mini-batches already finished by an earlier attempt (--resume)
+    engine: str = "local"  # which engine ran it: local or ray
+    workers: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -48,8 +49,8 @@ class Summary:
 @dataclass
 class _Worker:
     id: int
-    process: Any  # local: the Process; Ray: the actor handle
-    conn: Any  # local: the driver's end of the Pipe; Ray: the ObjectRef of the pending call
+    process: Any  # local: the WorkerProcess; Ray: the actor handle
+    conn: Any  # local: the driver's end of the socket; Ray: the ObjectRef of the pending call
     ready: bool = False
     batch: MiniBatch | None = None
     started: float = 0.0
@@ -65,33 +66,26 @@ class _State:
 class LocalEngine:
     """Runs a plan on ``process_count_per_node`` local processes, recording into a journal."""
 
+    name = "local"
+
     def __init__(
         self, config: ParallelRunConfig, spec: worker_module.WorkerSpec, journal: Journal
     ) -> None:
         self.config = config
         self.spec = spec
         self.journal = journal
-        self._ctx = multiprocessing.get_context("spawn")
         self._next_id = 0
         self.workers: list[_Worker] = []
 
     def _start_worker(self) -> _Worker:
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(
-            target=worker_module.main, args=(self._next_id, child, self.spec), daemon=True
-        )
-        process.start()
-        child.close()
-        w = _Worker(self._next_id, process, parent)
+        process = WorkerProcess(self._next_id, self.spec)
+        w = _Worker(self._next_id, process, process.conn)
         self._next_id += 1
         self.workers.append(w)
         return w
 
     def _retire(self, w: _Worker) -> None:
-        if w.process.is_alive():
-            w.process.kill()
-        w.process.join()
-        w.conn.close()
+        w.process.kill()
         self.workers.remove(w)
 
     def run(self, plan: list[MiniBatch], summary: Summary, progress: Progress) -> None:
@@ -100,7 +94,7 @@ class LocalEngine:
         total = len(plan)
         if not state.pending:
             return
-        count = min(self._worker_count(), len(state.pending))
+        count = min(self.worker_count(), len(state.pending))
         for _ in range(count):
             self._start_worker()
         try:
@@ -112,15 +106,13 @@ class LocalEngine:
         finally:
             self._shutdown()
 
-    def _worker_count(self) -> int:
+    def worker_count(self) -> int:
         return self.config.process_count_per_node or 1
 
     def _shutdown(self) -> None:
         for w in list(self.workers):
             if w.batch is None and w.process.is_alive():  # idle: let it exit cleanly
-                with contextlib.suppress(OSError):
-                    w.conn.send(None)
-                w.process.join(timeout=5)
+                w.process.stop()
             self._retire(w)
 
     def _dispatch(self, state: _State) -> None:
@@ -128,7 +120,10 @@ class LocalEngine:
             if w.ready and w.batch is None and state.pending:
                 w.batch = state.pending.popleft()
                 w.started = time.monotonic()
-                w.conn.send(w.batch.to_json())
+                self._send(w, w.batch.to_json())
+
+    def _send(self, w: _Worker, message: dict[str, Any]) -> None:
+        w.conn.send(message)
 
     def _step(self, state: _State, summary: Summary) -> None:
         timeout = float(self.config.run_invocation_timeout)
@@ -152,7 +147,7 @@ class LocalEngine:
                     continue
                 except (EOFError, OSError):
                     pass
-            if not w.process.is_alive() or handle is w.process.sentinel:
+            if not w.process.is_alive() or handle == w.process.sentinel:
                 self._replace(w, state, summary, f"worker {w.id} exited")
         now = time.monotonic()
         for w in list(self.workers):

@@ -18,28 +18,51 @@ from typing import Any
 
 from modelport.errors import UserError
 from modelport.parallel_run import worker as worker_module
+from modelport.parallel_run.environment import python_on_this_node
 from modelport.parallel_run.local import LocalEngine, Summary, _State, _Worker
+from modelport.parallel_run.process import WorkerProcess
 
 
 class _Actor:
-    """One Ray worker: ``setup()`` loads the script and calls init(); ``run()`` one mini-batch."""
+    """One Ray worker: ``setup()`` loads the script and calls init(); ``run()`` one mini-batch.
+
+    With an environment, the script runs in a child process of that environment's interpreter
+    (the local engine's worker, over the same socket protocol) and the actor only relays: the
+    Ray worker's own Python must stay the cluster's (it runs Ray itself, which a service's
+    environment does not have). Why not ``runtime_env``: ``py_executable`` needs Ray inside the
+    environment, and ``pip``/``uv`` resolve again on each node with Ray's rules, so the packages
+    could differ from the service's; here every node runs the same builder on the same lock.
+    """
 
     def __init__(self, worker_id: int, spec: worker_module.WorkerSpec) -> None:
         self.worker_id = worker_id
         self.spec = spec
         self.script: Any = None
+        self.child: WorkerProcess | None = None
 
     def setup(self) -> tuple[Any, ...]:
+        import dataclasses
         import traceback
 
         try:
-            self.script = worker_module.prepare(self.worker_id, self.spec)
+            if self.spec.python is None:
+                self.script = worker_module.prepare(self.worker_id, self.spec)
+                return ("ready", os.getpid())
+            env = self.spec.environment or {}
+            python = python_on_this_node(self.spec.python, env.get("document"), env.get("lock"))
+            spec = dataclasses.replace(self.spec, python=python)
+            self.child = WorkerProcess(self.worker_id, spec)
+            message: tuple[Any, ...] = self.child.conn.recv()
+            return message
         except BaseException:
             return ("init_failed", traceback.format_exc())
-        return ("ready", os.getpid())
 
     def run(self, message: dict[str, Any]) -> tuple[Any, ...]:
-        return worker_module.run_one(self.script, message, self.spec.parts_dir)
+        if self.child is None:
+            return worker_module.run_one(self.script, message, self.spec.parts_dir)
+        self.child.conn.send(message)
+        reply: tuple[Any, ...] = self.child.conn.recv()  # EOFError: the child died; a RayError
+        return reply
 
 
 def _ray() -> Any:
@@ -53,9 +76,10 @@ def _ray() -> Any:
 class RayEngine(LocalEngine):
     """Runs a plan on ``node_count * process_count_per_node`` Ray actors."""
 
+    name = "ray"
     address: str | None = None
 
-    def _worker_count(self) -> int:
+    def worker_count(self) -> int:
         return (self.config.process_count_per_node or 1) * self.config.node_count
 
     def _start_worker(self) -> _Worker:
@@ -81,12 +105,8 @@ class RayEngine(LocalEngine):
         for w in list(self.workers):
             self._retire(w)
 
-    def _dispatch(self, state: _State) -> None:
-        for w in self.workers:
-            if w.ready and w.batch is None and state.pending:
-                w.batch = state.pending.popleft()
-                w.started = time.monotonic()
-                w.conn = w.process.run.remote(w.batch.to_json())
+    def _send(self, w: _Worker, message: dict[str, Any]) -> None:
+        w.conn = w.process.run.remote(message)
 
     def _step(self, state: _State, summary: Summary) -> None:
         ray = _ray()

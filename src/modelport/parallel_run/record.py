@@ -15,9 +15,11 @@ if TYPE_CHECKING:
 METRICS = ("processed", "succeeded", "failed", "retried", "seconds", "mini_batches", "skipped")
 
 
-def note_journal(run: Run, output_dir: str) -> None:
+def note_journal(run: Run, output_dir: str, batch_id: str | None = None) -> None:
     """Where --resume finds the progress: the run names its journal (and so its output folder)."""
-    journal = os.path.join(run_dir(os.path.abspath(output_dir), run.id), "journal.jsonl")
+    journal = os.path.join(
+        run_dir(os.path.abspath(output_dir), batch_id or run.id), "journal.jsonl"
+    )
     run.log("batch_journal", journal)
 
 
@@ -28,14 +30,19 @@ def record(
     summary: Summary,
     prefix: str = "",
     finish: bool = True,
+    batch_id: str | None = None,
 ) -> None:
-    """Metrics, the output rows, summary and worker logs as run files; then the final status."""
+    """Metrics, the output rows, summary and worker logs as run files; then the final status.
+
+    ``batch_id``: the batch run's id when ``run`` is not it (a resume of a finished run is
+    recorded in a child run: a Failed run's status and history stay as they were).
+    """
     for name in METRICS:
         run.log(f"{prefix}{name}", getattr(summary, name))
     rows = os.path.join(output_dir, str(config.append_row_file_name))
     if config.output_action == "append_row" and os.path.isfile(rows):
         run.upload_file(f"outputs/{prefix}{config.append_row_file_name}", rows)
-    base = run_dir(output_dir, run.id)
+    base = run_dir(output_dir, batch_id or run.id)
     run.upload_file(f"outputs/{prefix}summary.json", os.path.join(base, "summary.json"))
     run.upload_folder(f"logs/{prefix}batch", os.path.join(base, "logs"))
     if not finish:

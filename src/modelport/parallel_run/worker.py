@@ -1,8 +1,9 @@
 """One worker process: load the entry script, ``init()`` once, then ``run(mini_batch)`` per message.
 
-Messages to the driver: ``("ready", pid)``, ``("init_failed", text)``, ``("done", index, items,
+Started by ``process.WorkerProcess`` with the interpreter of the script's environment. Messages
+to the driver: ``("ready", pid)``, ``("init_failed", text)``, ``("done", index, items,
 succeeded, part)``, ``("error", index, text)``. The rows go to a part file per mini-batch written
-(and fsynced) by the worker, so the work of formatting and storing them is spread over the
+by the worker, so the work of formatting and storing them is spread over the
 workers instead of passing through the one driver. The driver owns timeouts and retries; a worker only
 reports. Its stdout/stderr go to its own log file (per-worker logs, as v1's ``logs/user/``).
 """
@@ -34,6 +35,9 @@ class WorkerSpec:
     logging_level: str = "INFO"
     tabular: bool = False
     parts_dir: str | None = None  # append_row: where each mini-batch's rows go (None: summary_only)
+    python: str | None = None  # the built environment's interpreter (None: the driver's)
+    # the environment's spec JSON and lock, so a Ray node without that venv builds the same one
+    environment: dict[str, Any] | None = None
 
 
 def read_mini_batch(batch: MiniBatch) -> tuple[Any, int]:
@@ -133,8 +137,24 @@ def run_one(script: Any, message: dict[str, Any], parts_dir: str | None) -> tupl
     return ("done", batch.index, items, len(rows), part)
 
 
-def main(worker_id: int, conn: Connection, spec: WorkerSpec) -> None:
-    """Entry point of a local worker process (spawned by the local engine)."""
+def _die_with_parent() -> None:
+    """The kernel kills this worker when its parent dies (driver kill -9, Ray actor killed)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker exits at its next recv() instead
+        pass
+
+
+def main(fd: int) -> None:
+    """Entry point of a worker process (``python -m modelport.parallel_run.worker FD``)."""
+    _die_with_parent()
+    conn = Connection(fd)
+    worker_id, fields = conn.recv()
+    spec = WorkerSpec(**fields)
     try:
         script = prepare(worker_id, spec)
     except BaseException:
@@ -149,3 +169,7 @@ def main(worker_id: int, conn: Connection, spec: WorkerSpec) -> None:
         if message is None:
             return
         conn.send(run_one(script, message, spec.parts_dir))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
