@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 
 from modelport.environments import pins, runtime
 from modelport.environments.conda import to_pypi_each
-from modelport.environments.interpreters import Interpreter, select
+from modelport.environments.interpreters import Interpreter, for_replica_users, select
 from modelport.environments.lock import (
     EnvironmentBuildError,
     Requirements,
@@ -73,7 +73,7 @@ def ensure_built(
     cache_root = Path(cache_root).resolve()
     started = time.monotonic()
     _explain_v1_fields(spec, log)
-    interp = select(spec.python_version, log)
+    interp = select(spec.python_version, log, shared=for_replica_users(cache_root))
     reqs = split_requirements(spec.requirements(), log)
     fp = runtime.fingerprint()
     relax = pins.relax_requested(spec.environment_variables)

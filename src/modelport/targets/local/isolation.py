@@ -4,14 +4,18 @@ Entry scripts are arbitrary code. Run as the server's user, they could read ``HO
 ``HOME/secret.key`` (every service's keys). So a root server gives each service a system user
 ``mp-<hash of the service>`` (created with ``useradd`` on first use) and hands it exactly what
 its replicas need: its app root (entry script, sources, model copies), its auth and TLS files,
-its replica directory (busy marks), read access to its environment's interpreter and packages,
-and traverse-only (``o+x``) access to the directories on the way. The server's home is 0711:
-nothing in it can be listed, and everything else in it stays 0600/0700 root's.
+its busy-mark file (not the replica directory: the server reads specs and writes logs there),
+read access to the environment modelport built for it and the serving runtime snapshot (packages,
+no secrets), and traverse-only (``o+x``) access to the directories on the way. The server's home
+is 0711: nothing in it can be listed, and everything else in it stays 0600/0700 root's.
 
 The launcher drops to that user after joining the replica's cgroups (``launcher.py``). Isolation
-needs the interpreter to be reachable by another user: one under ``/root`` (pyenv) is not, and
-then the replicas share the server's user and ``note`` says why. ``MODELPORT_REPLICA_USERS=off``
-turns it off. A server that is not root cannot switch users: its replicas share its user.
+needs every directory above the home and the environment cache to be traversable by others, and
+an interpreter others can run: environments are built from one when a root server's cache is
+reachable (``environments/interpreters.py``: pyenv's under ``/root`` is swapped for a system one
+of the same minor version). Where that cannot be, the replicas share the server's user and
+``note`` (``service show``'s ``replicaUser``) says why. ``MODELPORT_REPLICA_USERS=off`` turns it
+off. A server that is not root cannot switch users: its replicas share its user.
 """
 
 from __future__ import annotations
@@ -27,10 +31,14 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelport.environments.interpreters import run_problem, unreachable
+
 log = logging.getLogger("modelport.targets.local")
 
 ENV = "MODELPORT_REPLICA_USERS"
 PREFIX = "mp-"
+BUILT_MARKER = ".modelport-built"  # environments/build.py: a venv modelport built
+RUNTIME_PTH = "_modelport_runtime.pth"  # environments/runtime.py: points at the runtime snapshot
 _lock = threading.Lock()
 _notes: dict[str, str] = {}  # per service key: how its replicas last started (for `service show`)
 
@@ -82,34 +90,6 @@ def ensure_user(name: str) -> RunAs:
     return RunAs(name, pw.pw_uid, pw.pw_gid)
 
 
-def unreachable(path: Path, execute: bool = False) -> str | None:
-    """Why a user other than the owner cannot reach ``path``, or None when it can."""
-    real = Path(os.path.realpath(path))
-    for parent in reversed(real.parents):
-        if not os.stat(parent).st_mode & stat.S_IXOTH:
-            return f"{parent} is not traversable by other users"
-    mode = os.stat(real).st_mode
-    # a directory on the way only needs traversing
-    need = stat.S_IXOTH if stat.S_ISDIR(mode) else stat.S_IROTH | (stat.S_IXOTH if execute else 0)
-    if mode & need != need:
-        return f"{real} is not reachable by other users"
-    return None
-
-
-def _interpreter_problem(python: str) -> str | None:
-    exe = Path(python)
-    problem = unreachable(exe, execute=True)
-    if problem:
-        return problem
-    cfg = exe.parent.parent / "pyvenv.cfg"  # a virtual environment: its base interpreter too
-    if cfg.is_file():
-        for line in cfg.read_text(errors="replace").splitlines():
-            key, _, value = line.partition("=")
-            if key.strip() == "home" and value.strip():
-                return unreachable(Path(value.strip()))
-    return None
-
-
 def _open_tree(root: Path) -> None:
     """Make a shared tree (an environment: packages, no secrets) readable by everyone."""
     if os.stat(root).st_mode & stat.S_IXOTH:
@@ -127,8 +107,16 @@ def _open_tree(root: Path) -> None:
 
 
 def _give(path: Path, user: RunAs) -> None:
-    """``path`` (a tree) becomes the user's."""
+    """``path`` (a tree) becomes the user's; a missing one is created as an empty file (a file the
+    replica writes, like its busy mark, in a directory it must not own)."""
     if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        os.fchown(fd, user.uid, user.gid)
+        os.close(fd)
+        return
+    if os.lstat(path).st_uid == user.uid:
+        # handed over before: its user has run code since, so the tree is walked no more (a
+        # subdirectory swapped for a symlink mid-walk would hand over root's files)
         return
     os.chown(path, user.uid, user.gid, follow_symlinks=False)
     if path.is_dir() and not path.is_symlink():
@@ -137,13 +125,34 @@ def _give(path: Path, user: RunAs) -> None:
                 os.chown(os.path.join(dirpath, name), user.uid, user.gid, follow_symlinks=False)
 
 
-def _traverse(path: Path, home: Path) -> None:
-    """Add o+x to the directories between ``home`` (included) and ``path``."""
+def _traverse(path: Path, top: Path) -> None:
+    """Add o+x to the directories between ``top`` (included) and ``path``."""
     for parent in reversed(path.parents):
-        if parent == home or home in parent.parents:
+        if parent == top or top in parent.parents:
             mode = os.stat(parent).st_mode
             if not mode & stat.S_IXOTH:
                 os.chmod(parent, mode | stat.S_IXOTH)
+
+
+def _environment_trees(python: str) -> list[Path]:
+    """What a replica of this interpreter reads besides the interpreter, when modelport built it:
+    its virtual environment and the serving runtime snapshot its ``.pth`` file names."""
+    venv = Path(os.path.realpath(Path(python).parent.parent))
+    if not (venv / BUILT_MARKER).is_file():
+        return []  # not ours (user-managed): never chmod someone else's tree
+    trees = [venv]
+    for pth in venv.glob(f"lib/python*/site-packages/{RUNTIME_PTH}"):
+        for line in pth.read_text(errors="replace").splitlines():
+            if line.startswith("/") and os.path.isdir(line.strip()):
+                trees.append(Path(os.path.realpath(line.strip())))
+    return trees
+
+
+def _top(tree: Path, home: Path) -> Path:
+    """The directory from which isolation may add traverse bits on the way to ``tree``: the
+    server's home, or the environment cache (``<cache>/envs/<key>``, ``<cache>/runtime/<fp>``)
+    when it lives elsewhere."""
+    return home if home in tree.parents else tree.parent.parent
 
 
 def prepare(
@@ -165,15 +174,20 @@ def _prepare(
 ) -> tuple[RunAs | None, str]:
     if not enabled():
         return None, shared_note()
-    problem = _interpreter_problem(python) or unreachable(home.parent)
+    home = Path(os.path.realpath(home))
+    trees = [Path(os.path.realpath(t)) for t in shared] + _environment_trees(python)
+    problem = run_problem(python) or unreachable(home.parent)
+    venv = Path(os.path.realpath(Path(python).parent.parent))
+    if (venv / "pyvenv.cfg").is_file() and not trees:
+        problem = problem or unreachable(venv / "lib")  # a user-managed one: readable already?
+    for tree in trees:
+        problem = problem or unreachable(_top(tree, home).parent)
     if problem:
         return None, f"replicas run as the server's user: {problem}"
     user = ensure_user(user_name(service))
-    venv = Path(python).parent.parent
-    for tree in [*shared, *([venv] if (venv / "pyvenv.cfg").is_file() else [])]:
-        if home in tree.parents:
-            _open_tree(tree)
-            _traverse(tree, home)
+    for tree in trees:  # environments hold packages, never secrets: readable by everyone
+        _open_tree(tree)
+        _traverse(tree, _top(tree, home))
     for path in owned:
         _give(path, user)
         _traverse(path, home)
