@@ -6,6 +6,7 @@
   several processes on one database); every one is stopped at the end of the test.
 - ``pg_url``: a fresh PostgreSQL database on 127.0.0.1:5432, dropped afterwards; the test is
   skipped with the reason when no PostgreSQL answers (and gets the ``postgres`` marker).
+- ``campaign(small, full)``: the size of a fault or fuzz campaign (``MODELPORT_TEST_FULL=1``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,22 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 
 PG_ADMIN_URL = os.environ.get("MODELPORT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 START_TIMEOUT = 60.0
+FULL_CAMPAIGNS = os.environ.get("MODELPORT_TEST_FULL") == "1"
+T = TypeVar("T", int, float)
+
+
+def campaign(small: T, full: T) -> T:
+    """The size of a fault or fuzz campaign: ``small`` in the suite (the same code paths and
+    invariants, fewer iterations, so the suite stays fast on 2 busy cores), ``full`` when run by
+    hand with ``MODELPORT_TEST_FULL=1`` (e.g. ``MODELPORT_TEST_FULL=1 ./scripts/test tests/faults``)."""
+    return full if FULL_CAMPAIGNS else small
 
 
 @dataclass

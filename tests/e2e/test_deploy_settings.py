@@ -38,13 +38,14 @@ def _environ(pid: int) -> dict[str, str]:
 
 def test_scoring_timeout_reaches_the_replica(server: ServerProcess) -> None:
     client = server.client()
-    config = {"computeType": "local", "scoringTimeoutMs": 400, "maxQueueWaitMs": 700}
+    # margins that hold on 2 busy cores: the fast request has 1.5 s, the slow one sleeps 3 s
+    config = {"computeType": "local", "scoringTimeoutMs": 1500, "maxQueueWaitMs": 5000}
     service = deployed(client, deploy(client, "timeout-svc", script=SLOW_RUN, config=config))
     assert service["state"] == "Healthy", service
     (pid,) = replica_pids(server.home)
     env = _environ(pid)
-    assert env["MODELPORT_SCORING_TIMEOUT_MS"] == "400"
-    assert env["MODELPORT_MAX_QUEUE_WAIT_MS"] == "700"
+    assert env["MODELPORT_SCORING_TIMEOUT_MS"] == "1500"
+    assert env["MODELPORT_MAX_QUEUE_WAIT_MS"] == "5000"
     assert httpx.post(service["scoringUri"], content=b"fast", timeout=10).json() == "done"
     slow = httpx.post(service["scoringUri"], content=b"slow", timeout=10)
     assert slow.status_code == 504, slow.text
