@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
-"""Markdown tables for RESULTS.md from harness result dirs.
+"""Markdown tables for RESULTS.md from one or more harness result dirs (sweeps of one run).
 
-usage: report.py RUN_DIR [BATCH_RUN_DIR] [--python VENV_PYTHON --model MODEL.joblib]
-Prints, per concurrency: req/s, p50, p99 of every server, modelport's ratio to the best peer;
-cold start and peak RSS; and, with a batch run dir, @batch against unbatched at 64 connections.
-With --python/--model, also the model's own floor (fresh interpreter: import + load time and RSS),
-so cold start and RSS can be read as "beyond the model".
+usage: report.py RUN_DIR [RUN_DIR ...] [--json-out FILE] [--python VENV_PYTHON --model MODEL.joblib]
+
+Per sweep: every server's req/s · p50 · p99 at each connection count, its ratio to KServe, cold
+start, peak RSS and server CPU per request; then modelport's ratios to KServe and to the best other
+peer with the p99s; two workers against one (modelport and KServe); key auth / TLS against plain
+(µs per request from 1/req/s at c=1 and from server CPU per request); modelport's server CPU per
+request against the script's own in-process cost (model_cost*.json); and the issue-15 targets.
+With several sweeps, the targets are judged on each ("best peer's p99" is the lowest p99 of
+any peer at that level).
+--json-out writes the figures the tables are made of.
 """
 
+# ruff: noqa: RUF001  (the times and minus signs are meant: the output is markdown for people)
 from __future__ import annotations
 
 import argparse
@@ -15,11 +21,18 @@ import glob
 import json
 import os
 import subprocess
+from typing import Any
 
-OURS = ("modelport", "modelport_batch")
+OURS_PREFIX = "modelport"
+# The side-by-side peers (one worker each, pinned to CPU 0); the other names are modes.
+PEERS = ("kserve", "mlserver", "azureml", "litserve", "mlflow", "bentoml", "rayserve")
+SECURITY = ("modelport_plain", "modelport_key", "modelport_tls", "modelport_keytls")
+FULL = "full: loads+asarray+predict+dumps"
+
+R = dict[str, Any]
 
 
-def load(run: str) -> dict[str, dict]:
+def load(run: str) -> dict[str, R]:
     out = {}
     for p in sorted(glob.glob(os.path.join(run, "*.json"))):
         with open(p) as f:
@@ -29,13 +42,260 @@ def load(run: str) -> dict[str, dict]:
     return out
 
 
-def level(r: dict, c: int) -> dict | None:
-    return next((x for x in r["sweep"] if x["conc"] == c), None)
+def level(r: R | None, c: int) -> R | None:
+    return next((x for x in r["sweep"] if x["conc"] == c), None) if r else None
+
+
+def rps(res: dict[str, R], name: str, c: int) -> float | None:
+    x = level(res.get(name), c)
+    return x["rps"] if x else None
+
+
+def cpu_us(res: dict[str, R], name: str, c: int) -> float | None:
+    x = level(res.get(name), c)
+    return 1000 * x["server_cpu_ms_per_req"] if x and "server_cpu_ms_per_req" in x else None
+
+
+def script_cost(run: str) -> dict[str, float]:
+    """Median in-process cost of the script's work (µs), per venv that measured it."""
+    out = {}
+    for p in sorted(glob.glob(os.path.join(run, "model_cost*.json"))):
+        with open(p) as f:
+            m = json.load(f)
+        tag = os.path.basename(p)[len("model_cost") : -len(".json")].lstrip("_") or "peers"
+        out[tag] = m["steps"][FULL]["median_us"]
+    return out
+
+
+def fmt(v: float | None, spec: str = ".0f", suffix: str = "") -> str:
+    return "-" if v is None else f"{v:{spec}}{suffix}"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def sweep_figures(run: str) -> R:
+    res = load(run)
+    concs = sorted({x["conc"] for r in res.values() for x in r["sweep"]})
+    f: R = {"run": os.path.basename(os.path.normpath(run)), "concs": concs, "servers": {}}
+    for n, r in res.items():
+        f["servers"][n] = {
+            "workers": r.get("workers_note", ""),
+            "cold_start_s": r.get("cold_start_median_s"),
+            "peak_rss_mb": r.get("peak_rss_mb"),
+            "probe_ms": [r.get("calib_before_ms"), r.get("calib_after_ms")],
+            "levels": {
+                str(x["conc"]): {
+                    "rps": x["rps"],
+                    "p50_ms": x["p50_us"] / 1e3,
+                    "p99_ms": x["p99_us"] / 1e3,
+                    "errors": x["errors"],
+                    "cpu_us_per_req": cpu_us(res, n, x["conc"]),
+                }
+                for x in r["sweep"]
+            },
+        }
+    peers = [n for n in PEERS if n in res]
+    vs: R = {}
+    for c in concs:
+        others = [n for n in peers if n != "kserve" and rps(res, n, c)]
+        best = max(others, key=lambda n: rps(res, n, c) or 0) if others else None
+        p99s = [(level(res[n], c) or {}).get("p99_us", 0) / 1e3 for n in peers if level(res[n], c)]
+        mp = level(res.get("modelport"), c)
+        vs[str(c)] = {
+            "vs_kserve": ratio(rps(res, "modelport", c), rps(res, "kserve", c)),
+            "best_other": best,
+            "vs_best_other": ratio(rps(res, "modelport", c), rps(res, best, c)) if best else None,
+            "p99_ms": mp["p99_us"] / 1e3 if mp else None,
+            "best_peer_p99_ms": min(p99s) if p99s else None,
+        }
+    f["modelport_vs"] = vs
+    w2: R = {}
+    for ours, one in (("modelport_w2", "modelport"), ("kserve_w2", "kserve")):
+        w2[ours] = {"vs_one_worker_c64": ratio(rps(res, ours, 64), rps(res, one, 64))}
+    w2["modelport_w2_vs_kserve_w2_c64"] = ratio(
+        rps(res, "modelport_w2", 64), rps(res, "kserve_w2", 64)
+    )
+    f["workers2"] = w2
+    sec: R = {}
+    for c in (1, 8):
+        base_r, base_cpu = rps(res, "modelport_plain", c), cpu_us(res, "modelport_plain", c)
+        for n in SECURITY[1:]:
+            r_, cpu = rps(res, n, c), cpu_us(res, n, c)
+            sec[f"{n}@{c}"] = {
+                "d_us_from_rps": (1e6 / r_ - 1e6 / base_r) if r_ and base_r else None,
+                "d_cpu_us": (cpu - base_cpu) if cpu is not None and base_cpu is not None else None,
+            }
+    f["security"] = sec
+    f["script_cost_us"] = script_cost(run)
+    return f
+
+
+def table(f: R) -> list[str]:
+    concs = f["concs"]
+    k = f["servers"].get("kserve", {}).get("levels", {})
+    hdr = ["server", "workers"]
+    hdr += [f"c={c} req/s · p50 · p99 ms (× KServe)" for c in concs]
+    hdr += [
+        "cold start s",
+        "peak RSS MB",
+        "srv CPU µs/req " + "/".join(f"c={c}" for c in concs),
+        "errors",
+    ]
+    out = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+    main = [n for n in ("modelport", *PEERS) if n in f["servers"]]
+    names = main + sorted(n for n in f["servers"] if n not in main)
+    for n in names:
+        s = f["servers"][n]
+        cells = [f"**{n}**" if n == "modelport" else n, s["workers"].split(" ")[0]]
+        errs = 0
+        cpus = []
+        for c in concs:
+            x = s["levels"].get(str(c))
+            if not x:
+                cells.append("-")
+                cpus.append("-")
+                continue
+            errs += x["errors"]
+            kr = k.get(str(c), {}).get("rps")
+            rt = f" ({x['rps'] / kr:.2f}×)" if kr and n != "kserve" else ""
+            cells.append(f"{x['rps']:.0f} · {x['p50_ms']:.2f} · {x['p99_ms']:.2f}{rt}")
+            cpus.append(fmt(x["cpu_us_per_req"]))
+        cells += [fmt(s["cold_start_s"], ".2f"), fmt(s["peak_rss_mb"]), " / ".join(cpus), str(errs)]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def details(f: R) -> list[str]:
+    out = []
+    vs = f["modelport_vs"]
+    if vs:
+        out += [
+            "",
+            "| modelport | " + " | ".join(f"c={c}" for c in f["concs"]) + " |",
+            "|---|" + "---|" * len(f["concs"]),
+        ]
+        out.append(
+            "| × KServe req/s | "
+            + " | ".join(fmt(vs[str(c)]["vs_kserve"], ".2f", "×") for c in f["concs"])
+            + " |"
+        )
+        out.append(
+            "| × best other peer | "
+            + " | ".join(
+                f"{fmt(vs[str(c)]['vs_best_other'], '.2f', '×')} ({vs[str(c)]['best_other']})"
+                for c in f["concs"]
+            )
+            + " |"
+        )
+        out.append(
+            "| p99 modelport / best peer's p99 ms | "
+            + " | ".join(
+                f"{fmt(vs[str(c)]['p99_ms'], '.2f')} / {fmt(vs[str(c)]['best_peer_p99_ms'], '.2f')}"
+                for c in f["concs"]
+            )
+            + " |"
+        )
+    w2 = f["workers2"]
+    if any(
+        v for v in (w2["modelport_w2"]["vs_one_worker_c64"], w2["kserve_w2"]["vs_one_worker_c64"])
+    ):
+        out += ["", "Two workers (unpinned, both cores; wrk still on CPU 1) at c=64:", ""]
+        out.append(
+            f"- modelport 2 workers / 1 worker: {fmt(w2['modelport_w2']['vs_one_worker_c64'], '.2f', '×')}"
+        )
+        out.append(
+            f"- KServe 2 workers / 1 worker: {fmt(w2['kserve_w2']['vs_one_worker_c64'], '.2f', '×')}"
+        )
+        one = f["modelport_vs"].get("64", {}).get("vs_kserve")
+        out.append(
+            f"- modelport / KServe with 2 workers each: {fmt(w2['modelport_w2_vs_kserve_w2_c64'], '.2f', '×')}"
+            f" (with 1 each: {fmt(one, '.2f', '×')})"
+        )
+    sec = f["security"]
+    if any(v["d_us_from_rps"] is not None for v in sec.values()):
+        out += [
+            "",
+            "Key auth / TLS against plain (same sweep, adjacent runs), extra µs per request:",
+            "",
+        ]
+        out += [
+            "| mode | c=1: from 1/req/s | c=1: server CPU | c=8: from 1/req/s | c=8: server CPU |",
+            "|---|---|---|---|---|",
+        ]
+        for n in SECURITY[1:]:
+            a, b = sec[f"{n}@1"], sec[f"{n}@8"]
+            out.append(
+                f"| {n} | {fmt(a['d_us_from_rps'], '+.0f')} | {fmt(a['d_cpu_us'], '+.0f')} | "
+                f"{fmt(b['d_us_from_rps'], '+.0f')} | {fmt(b['d_cpu_us'], '+.0f')} |"
+            )
+    sc = f["script_cost_us"]
+    mp = f["servers"].get("modelport")
+    if sc and mp:
+        cost = sc.get("modelport", sc.get("peers"))
+        cpus = {c: mp["levels"].get(str(c), {}).get("cpu_us_per_req") for c in f["concs"]}
+        out += [
+            "",
+            "modelport server CPU per request against the script's own in-process cost "
+            f"(json.loads+asarray+predict+dumps, median: {' / '.join(f'{fmt(v)} µs ({k} venv)' for k, v in sc.items())}):",
+            "",
+            "| | " + " | ".join(f"c={c}" for c in f["concs"]) + " |",
+            "|---|" + "---|" * len(f["concs"]),
+            "| server CPU µs/req | " + " | ".join(fmt(cpus[c]) for c in f["concs"]) + " |",
+            "| beyond the script µs | "
+            + " | ".join(fmt(cpus[c] - cost if cpus[c] else None, "+.0f") for c in f["concs"])
+            + " |",
+        ]
+    return out
+
+
+def targets(f: R) -> dict[str, tuple[str, bool | None]]:
+    vs, w2, sec = f["modelport_vs"], f["workers2"], f["security"]
+    t: dict[str, tuple[str, bool | None]] = {}
+
+    def g(c: int, key: str) -> Any:
+        return vs.get(str(c), {}).get(key)
+
+    r8, r1 = g(8, "vs_kserve"), g(1, "vs_kserve")
+    t["≥ 3× KServe at c=8"] = (fmt(r8, ".2f", "×"), r8 >= 3 if r8 else None)
+    t["≥ 2.8× KServe at c=1"] = (fmt(r1, ".2f", "×"), r1 >= 2.8 if r1 else None)
+    for c in f["concs"]:
+        p, b = g(c, "p99_ms"), g(c, "best_peer_p99_ms")
+        t[f"p99 ≤ best peer's at c={c}"] = (
+            f"{fmt(p, '.2f')} vs {fmt(b, '.2f')} ms",
+            p <= b if p and b else None,
+        )
+    sc = f["script_cost_us"]
+    cost = sc.get("modelport", sc.get("peers"))
+    mp = f["servers"].get("modelport", {}).get("levels", {})
+    for c in (1, 8):
+        cpu = mp.get(str(c), {}).get("cpu_us_per_req")
+        d = cpu - cost if cpu is not None and cost is not None else None
+        t[f"server CPU ≤ script + 60 µs (c={c})"] = (
+            f"{fmt(cpu)} − {fmt(cost)} = {fmt(d, '+.0f')} µs",
+            d <= 60 if d is not None else None,
+        )
+    s = w2["modelport_w2"]["vs_one_worker_c64"]
+    t["workers 2 ≥ 1.8× one (c=64)"] = (fmt(s, ".2f", "×"), s >= 1.8 if s else None)
+    two, one = w2["modelport_w2_vs_kserve_w2_c64"], g(64, "vs_kserve")
+    t["× KServe with 2 workers ≥ × with 1 (c=64)"] = (
+        f"{fmt(two, '.2f', '×')} vs {fmt(one, '.2f', '×')}",
+        two >= one if two and one else None,
+    )
+    for n in ("modelport_key", "modelport_tls", "modelport_keytls"):
+        d = sec.get(f"{n}@1", {}).get("d_us_from_rps")
+        dc = sec.get(f"{n}@1", {}).get("d_cpu_us")
+        t[f"{n[10:]} ≤ +30 µs/req (c=1)"] = (
+            f"{fmt(d, '+.0f')} µs (1/req/s), {fmt(dc, '+.0f')} µs (CPU)",
+            d <= 30 if d is not None else None,
+        )
+    return t
 
 
 def model_floor(python: str, model: str) -> tuple[float, float]:
     code = (
-        "import time,resource;t=time.perf_counter();import joblib,numpy,sklearn;"
+        "import time;t=time.perf_counter();import joblib,numpy,sklearn;"
         f"m=joblib.load({model!r});"
         "print(time.perf_counter()-t, open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
     )
@@ -47,91 +307,61 @@ def model_floor(python: str, model: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("run")
-    ap.add_argument("batch_run", nargs="?")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("runs", nargs="+")
+    ap.add_argument("--json-out")
     ap.add_argument("--python")
     ap.add_argument("--model")
     a = ap.parse_args()
-    res = load(a.run)
-    concs = sorted({x["conc"] for r in res.values() for x in r["sweep"]})
-    peers = [n for n in res if n not in OURS]
-    info_path = os.path.join(a.run, "run-info.txt")
-    info = ""
-    if os.path.exists(info_path):
-        with open(info_path) as f:
-            info = f.read().strip()
-    print(f"Run `{os.path.basename(os.path.normpath(a.run))}`:\n\n```\n{info}\n```\n")
-    hdr = (
-        ["server"]
-        + [f"c={c} req/s · p50 · p99 ms" for c in concs]
-        + ["cold start s", "peak RSS MB", "errors"]
+    figs = []
+    for run in a.runs:
+        f = sweep_figures(run)
+        info = os.path.join(run, "run-info.txt")
+        f["info"] = ""
+        if os.path.exists(info):
+            with open(info) as fh:
+                f["info"] = fh.read().strip()
+        figs.append(f)
+        print(f"### Sweep `{f['run']}`\n\n```\n{f['info']}\n```\n")
+        print("\n".join(table(f) + details(f)))
+        print()
+    judged = [targets(f) for f in figs]
+    print("### Issue-15 targets\n")
+    print(
+        "| target | "
+        + " | ".join(f["run"] for f in figs)
+        + " | met |\n|---|"
+        + "---|" * (len(figs) + 1)
     )
-    print("| " + " | ".join(hdr) + " |\n|" + "---|" * len(hdr))
-    for n, r in res.items():
-        cells = [f"**{n}**" if n in OURS else n]
-        errs = 0
-        for c in concs:
-            x = level(r, c)
-            if x is None:
-                cells.append("-")
-                continue
-            errs += x["errors"]
-            cells.append(f"{x['rps']:.0f} · {x['p50_us'] / 1e3:.2f} · {x['p99_us'] / 1e3:.2f}")
-        cells += [f"{r['cold_start_median_s']:.2f}", f"{r['peak_rss_mb']:.0f}", str(errs)]
-        print("| " + " | ".join(cells) + " |")
-    if "modelport" in res and peers:
-        print(
-            "\n| modelport vs best peer | "
-            + " | ".join(f"c={c}" for c in concs)
-            + " |\n|---|"
-            + "---|" * len(concs)
+    for key in judged[0]:
+        vals = [j[key] for j in judged]
+        oks = [ok for _, ok in vals]
+        met = (
+            "?"
+            if None in oks
+            else ("yes" if all(oks) else ("no" if not any(oks) else "in some sweeps"))
         )
-        ratio, p99 = ["req/s ratio"], ["p99 modelport / best peer's p99"]
-        for c in concs:
-            ours = level(res["modelport"], c)
-            best_name = max(peers, key=lambda n: level(res[n], c)["rps"] if level(res[n], c) else 0)
-            best = level(res[best_name], c)
-            if ours and best:
-                ratio.append(f"{ours['rps'] / best['rps']:.2f}x ({best_name} {best['rps']:.0f})")
-                p99.append(f"{ours['p99_us'] / 1e3:.2f} / {best['p99_us'] / 1e3:.2f} ms")
-        print("| " + " | ".join(ratio) + " |")
-        print("| " + " | ".join(p99) + " |")
+        print(f"| {key} | " + " | ".join(v for v, _ in vals) + f" | {met} |")
     if a.python and a.model:
         secs, mb = model_floor(a.python, a.model)
-        ours = res.get("modelport")
+        mp = figs[-1]["servers"].get("modelport")
         print(
-            f"\nModel floor (fresh interpreter on CPU 0: import numpy+sklearn+joblib and load the model): "
-            f"{secs:.2f} s, {mb:.0f} MB RSS."
+            f"\nModel floor (fresh interpreter on CPU 0, import numpy+sklearn+joblib, load the model): {secs:.2f} s, {mb:.0f} MB RSS."
         )
-        if ours:
+        if mp:
             print(
-                f"modelport beyond the model: cold start {ours['cold_start_median_s'] - secs:.2f} s, "
-                f"peak RSS {ours['peak_rss_mb'] - mb:.0f} MB (idle {ours['idle_rss_mb'] - mb:.0f} MB)."
+                f"modelport beyond it (sweep {figs[-1]['run']}): cold start {mp['cold_start_s'] - secs:+.2f} s, "
+                f"peak RSS {mp['peak_rss_mb'] - mb:+.0f} MB."
             )
-    if a.batch_run:
-        b = load(a.batch_run)
-        print(
-            f"\n@modelport.batch at 64 connections (run `{os.path.basename(os.path.normpath(a.batch_run))}`):\n"
-        )
-        print("| server | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|")
-        for n, r in b.items():
-            x = level(r, 64)
-            if x:
-                print(
-                    f"| {n} | {x['rps']:.0f} | {x['p50_us'] / 1e3:.2f} | {x['p99_us'] / 1e3:.2f} | {x['errors']} |"
-                )
-        if "modelport_batch" in b and "modelport" in b:
-            rb, ru = level(b["modelport_batch"], 64), level(b["modelport"], 64)
-            print(f"\n@batch / unbatched modelport at c=64: {rb['rps'] / ru['rps']:.2f}x", end="")
-            peers64 = [n for n in peers if level(res[n], 64)]
-            if peers64:
-                best = max(peers64, key=lambda n: level(res[n], 64)["rps"])
-                print(
-                    f"; @batch / best unbatched peer ({best}) at c=64: {rb['rps'] / level(res[best], 64)['rps']:.2f}x"
-                )
-            else:
-                print()
+        for f in figs:
+            f["model_floor"] = {"s": secs, "rss_mb": mb}
+    if a.json_out:
+        for f, j in zip(figs, judged, strict=True):
+            f["targets"] = {k: {"value": v, "met": ok} for k, (v, ok) in j.items()}
+        with open(a.json_out, "w") as fh:
+            json.dump(figs, fh, indent=1, ensure_ascii=False)
 
 
 if __name__ == "__main__":
