@@ -23,7 +23,9 @@ is read as a difference on the same loaded machine. (b) alternates the byte-comp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import json
 import os
 import shutil
 import statistics
@@ -57,14 +59,27 @@ def run(raw):
 ECHO_SCORE = "def init():\n    pass\n\n\ndef run(raw):\n    return raw\n"
 
 
-PHASES = ("accept", "layout", "env+auth", "replica", "finish", "client")
-MARKS = (  # deploy-log line → the phase it ends
+PHASES = ("accept", "layout", "env+auth", "spawn", "imports", "init", "probe", "finish", "client")
+DEPLOY_MARKS = (  # deploy-log line → the phase it ends
     (" operation ", "accept"),
     ("App root ready", "layout"),
     ("Starting ", "env+auth"),
-    ("replica(s) ready", "replica"),
+    ("replica(s) ready", "probe"),
     (" is Healthy on revision", "finish"),
 )
+REPLICA_MARKS = (  # replica-log line → the phase it ends (the serving runtime's own lines)
+    (" listening on ", "imports"),  # or "bound …": the runtime is imported, sockets are up
+    (" bound ", "imports"),
+    ("init() finished", "init"),  # the entry script imported (sklearn …) and init() run
+)
+BUILD_MARKS = (  # deploy-log line → the build phase it ends (a new environment)
+    ("resolving and building", "start"),
+    ("Creating virtual environment", "lock"),
+    ("Installing the locked packages", "venv"),
+    ("Serving runtime:", "install"),
+    (" built in ", "smoke"),
+)
+BUILD_PHASES = ("lock", "venv", "install", "smoke")
 
 
 @dataclass
@@ -74,25 +89,59 @@ class Case:
     seconds: list[float] = field(default_factory=list)
     server_seconds: list[float] = field(default_factory=list)
     phases: dict[str, list[float]] = field(default_factory=dict)
+    build: dict[str, list[float]] = field(default_factory=dict)
     bare_import: list[float] = field(default_factory=list)
     runtime_import: list[float] = field(default_factory=list)
 
 
-def _phases(log: Path, start: float, end: float) -> dict[str, float]:
-    """Seconds per phase from the deploy log's timestamps (the same clock as the client's)."""
+def _stamp(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _marks(lines: list[str], marks: tuple[tuple[str, str], ...], parse: Any) -> dict[str, float]:
     times: dict[str, float] = {}
-    for line in log.read_text().splitlines():
-        stamp, _, text = line.partition(" ")
-        for needle, phase in MARKS:
-            if needle in text and phase not in times:
-                times[phase] = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    for line in lines:
+        for needle, phase in marks:
+            if needle in line and phase not in times:
+                with contextlib.suppress(ValueError):
+                    times[phase] = parse(line)
+    return times
+
+
+def _deploy_stamp(line: str) -> float:
+    return _stamp(line.partition(" ")[0])
+
+
+def _replica_stamp(line: str) -> float:
+    # the serving log's asctime: local time, "2026-01-01 12:00:00,123"
+    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def _phases(
+    log: Path, rev_dir: Path, start: float, end: float
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Seconds per phase (the same wall clock as the client's) and the build's phases."""
+    deploy_lines = log.read_text().splitlines()
+    times = _marks(deploy_lines, DEPLOY_MARKS, _deploy_stamp)
+    state = json.loads((rev_dir / "replica-0.json").read_text()) if rev_dir.exists() else {}
+    if state.get("started_at"):
+        times["spawn"] = float(state["started_at"])
+    replica_log = rev_dir / "replica-0.log"
+    if replica_log.exists():
+        times.update(_marks(replica_log.read_text().splitlines(), REPLICA_MARKS, _replica_stamp))
     out, previous = {}, start
     for phase in PHASES[:-1]:
         if phase in times:
             out[phase] = times[phase] - previous
             previous = times[phase]
     out["client"] = end - previous
-    return out
+    build_times = _marks(deploy_lines, BUILD_MARKS, _deploy_stamp)
+    build, previous = {}, build_times.get("start", start)
+    for phase in BUILD_PHASES:
+        if phase in build_times:
+            build[phase] = build_times[phase] - previous
+            previous = build_times[phase]
+    return out, build
 
 
 def _import_seconds(python: str, modules: str) -> float:
@@ -118,7 +167,13 @@ def _env(name: str, packages: list[str]) -> dict[str, Any]:
 
 
 def _timed_deploy(
-    ws: Any, name: str, models: list[Any], config: Any, case: Case, verbose: bool
+    ws: Any,
+    name: str,
+    models: list[Any],
+    config: Any,
+    case: Case,
+    verbose: bool,
+    keep: bool = False,
 ) -> None:
     from modelport import Model
 
@@ -130,9 +185,13 @@ def _timed_deploy(
     case.seconds.append(elapsed)
     home = Path(os.environ["MODELPORT_HOME"])
     log = home / "services" / ws.name / name / "deploy.log"
-    phases = _phases(log, wall_start, wall_start + elapsed)
+    number = ws._client.get(f"/workspaces/{ws.name}/services/{name}").get("revision") or 1
+    rev_dir = home / "replicas" / ws.name / name / f"rev-{number}"
+    phases, build = _phases(log, rev_dir, wall_start, wall_start + elapsed)
     for phase, seconds in phases.items():
         case.phases.setdefault(phase, []).append(seconds)
+    for phase, seconds in build.items():
+        case.build.setdefault(phase, []).append(seconds)
     shown = ", ".join(f"{p} {x:.2f}" for p, x in phases.items())
     key = ws._client.get(f"/workspaces/{ws.name}/services/{name}")["environment"]["key"]
     python = str(home / "environments" / "envs" / key / "bin" / "python")
@@ -145,11 +204,12 @@ def _timed_deploy(
     if op.get("startTime") and op.get("endTime"):
         span = datetime.fromisoformat(op["endTime"]) - datetime.fromisoformat(op["startTime"])
         case.server_seconds.append(span.total_seconds())
-    service.delete()
+    if not keep:
+        service.delete()
     print(f"  {case.label}: run {len(case.seconds)}: {elapsed:.2f} s ({shown})", file=sys.stderr)
 
 
-def bench(runs: int, workdir: Path, verbose: bool) -> list[Case]:
+def bench(runs: int, new_runs: int, cases: set[str], workdir: Path, verbose: bool) -> list[Case]:
     from modelport import InferenceConfig, Model, Workspace
 
     ws = Workspace.get("default")
@@ -176,28 +236,45 @@ def bench(runs: int, workdir: Path, verbose: bool) -> list[Case]:
     )
     built_digits = Case("(a) built environment, digits model (scikit-learn)", 3.0)
     built_echo = Case("(a) built environment, minimal env + trivial script", 3.0)
+    first = Case("(c) first deploy after a server restart (1 service adopted)", 3.0)
     new_env = Case("(b) new environment, bytecode compiled in the background", 15.0)
     new_env_old = Case("(b') new environment, bytecode compiled at install (before)", 15.0)
+    out: list[Case] = []
 
     print("warm-up: building the digits and minimal environments once", file=sys.stderr)
     warm = Case("warm-up", 0)
     _timed_deploy(ws, "bench-warm", [model], digits_config(digits_packages), warm, verbose)
-    _timed_deploy(ws, "bench-warm", [], echo_config, warm, verbose)
+    _timed_deploy(ws, "bench-warm", [], echo_config, warm, verbose, keep=True)
 
-    steps: list[tuple[Case, Callable[[int], tuple[list[Any], Any]]]] = [
-        (built_digits, lambda i: ([model], digits_config(digits_packages))),
-        (built_echo, lambda i: ([], echo_config)),
-    ]
-    for case, make in steps:
+    if "warm" in cases:
+        steps: list[tuple[Case, Callable[[int], tuple[list[Any], Any]]]] = [
+            (built_digits, lambda i: ([model], digits_config(digits_packages))),
+            (built_echo, lambda i: ([], echo_config)),
+        ]
+        for case, make in steps:
+            for i in range(runs):
+                models, config = make(i)
+                _timed_deploy(ws, f"bench-{i}", models, config, case, verbose)
+        out += [built_digits, built_echo]
+    if "first" in cases:  # bench-warm keeps running: the new server adopts it at start
         for i in range(runs):
-            models, config = make(i)
-            _timed_deploy(ws, f"bench-{i}", models, config, case, verbose)
-    for i in range(2 * runs):  # the two compile modes alternate, each on a new environment
-        case, mode = (new_env, "background") if i % 2 else (new_env_old, "install")
-        _restart_server(mode)
-        config = digits_config([*digits_packages, EXTRA_PACKAGES[i]])
-        _timed_deploy(ws, f"bench-new-{i}", [model], config, case, verbose)
-    return [built_digits, built_echo, new_env_old, new_env]
+            _restart_server(compile_mode())
+            _timed_deploy(ws, f"bench-first-{i}", [], echo_config, first, verbose)
+        out.append(first)
+    if "new" in cases:
+        modes = ["background"] if new_runs <= 2 else ["install", "background"]
+        for i in range(new_runs):  # the compile modes alternate, each on a new environment
+            mode = modes[i % len(modes)]
+            case = new_env if mode == "background" else new_env_old
+            _restart_server(mode)
+            config = digits_config([*digits_packages, EXTRA_PACKAGES[i]])
+            _timed_deploy(ws, f"bench-new-{i}", [model], config, case, verbose)
+        out += [c for c in (new_env_old, new_env) if c.seconds]
+    return out
+
+
+def compile_mode() -> str:
+    return os.environ.get("MODELPORT_COMPILE_BYTECODE", "background")
 
 
 def _restart_server(compile_mode: str) -> None:
@@ -210,11 +287,16 @@ def _restart_server(compile_mode: str) -> None:
     daemon.ensure_running(home)
 
 
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else "-"
+
+
 def table(cases: list[Case], runs: int) -> str:
     lines = [
         f"Deploy call → Healthy, median of {runs} (min-max); server-side operation time in brackets",
+        f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}",
         "",
-        f"{'case':58} {'median':>8} {'min-max':>15} {'server':>8} {'target':>7}  ok",
+        f"{'case':62} {'median':>8} {'min-max':>15} {'server':>8} {'target':>7}  ok",
     ]
     for c in cases:
         med = statistics.median(c.seconds)
@@ -222,12 +304,23 @@ def table(cases: list[Case], runs: int) -> str:
         ok = "yes" if med < c.target else "NO"
         span = f"{min(c.seconds):.2f}-{max(c.seconds):.2f}"
         lines.append(
-            f"{c.label:58} {med:7.2f}s {span:>15} {f'[{srv:.2f}s]':>8} {f'<{c.target:g}s':>7}  {ok}"
+            f"{c.label:62} {med:7.2f}s {span:>15} {f'[{srv:.2f}s]':>8} {f'<{c.target:g}s':>7}  {ok}"
         )
-    lines += ["", "Phases, median seconds: " + ", ".join(PHASES)]
+    lines += ["", "Phases, median seconds (each ends at the named mark):"]
+    lines.append(f"{'case':62} " + " ".join(f"{p:>8}" for p in PHASES))
     for c in cases:
-        cells = [f"{statistics.median(c.phases.get(p, [float('nan')])):.2f}" for p in PHASES]
-        lines.append(f"{c.label:58} " + " ".join(f"{x:>8}" for x in cells))
+        lines.append(
+            f"{c.label:62} " + " ".join(f"{_median(c.phases.get(p, [])):>8}" for p in PHASES)
+        )
+    built = [c for c in cases if c.build]
+    if built:
+        lines += ["", "Environment build phases, median seconds:"]
+        lines.append(f"{'case':62} " + " ".join(f"{p:>8}" for p in BUILD_PHASES))
+        for c in built:
+            lines.append(
+                f"{c.label:62} "
+                + " ".join(f"{_median(c.build.get(p, [])):>8}" for p in BUILD_PHASES)
+            )
     for c in cases:
         if c.bare_import:
             bare, rt = statistics.median(c.bare_import), statistics.median(c.runtime_import)
@@ -243,11 +336,13 @@ def table(cases: list[Case], runs: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--new-runs", type=int, default=2, help="new-environment deploys")
+    parser.add_argument("--cases", default="warm,first,new", help="any of warm,first,new")
     parser.add_argument("--keep", action="store_true", help="keep the bench's MODELPORT_HOME")
     parser.add_argument("--verbose", action="store_true", help="stream each deployment's log")
     args = parser.parse_args()
-    if 2 * args.runs > len(EXTRA_PACKAGES):
-        parser.error(f"--runs at most {len(EXTRA_PACKAGES) // 2}")
+    if args.new_runs > len(EXTRA_PACKAGES):
+        parser.error(f"--new-runs at most {len(EXTRA_PACKAGES)}")
     home = Path(tempfile.mkdtemp(prefix="modelport-deploy-bench-"))
     os.environ["MODELPORT_HOME"] = str(home)
     for var in ("MODELPORT_URL", "MODELPORT_TOKEN"):
@@ -255,7 +350,7 @@ def main() -> int:
     workdir = home / "work"
     workdir.mkdir()
     try:
-        cases = bench(args.runs, workdir, args.verbose)
+        cases = bench(args.runs, args.new_runs, set(args.cases.split(",")), workdir, args.verbose)
     finally:
         subprocess.run(
             [sys.executable, "-m", "modelport.cli.main", "server", "stop"],

@@ -92,7 +92,11 @@ def test_adopt_finishes_a_retirement_and_kills_unknown_strays(
     try:
         assert second.adopt() == ["ws/svc"]
         wait_for(lambda: second.observe("ws/svc").revision(1) is None, what="rev 1 to be stopped")
-        assert not any(is_alive(r.pid) for r in other.replicas if r.pid)
+        # the sweep for strays runs off the adopting thread (new deploys never wait for it)
+        wait_for(
+            lambda: not any(is_alive(r.pid) for r in other.replicas if r.pid),
+            what="the unknown strays to be killed",
+        )
         assert sorted(replica_pids(run_dir)) == [r.pid for r in rev2.replicas]
     finally:
         cleanup(second)

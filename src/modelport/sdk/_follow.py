@@ -19,6 +19,9 @@ from modelport.sdk._http import Client, seg
 TERMINAL = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 FIRST_POLL = 0.05
 MAX_POLL = 0.25
+# Long poll: the server answers as soon as the operation ends, or after this many seconds
+# (shorter while a log is followed, so its lines keep coming).
+WAIT_S, WAIT_WITH_LOGS_S = 10.0, 0.5
 LOG_LINES = 5000
 UNREACHABLE_GRACE = 60.0
 
@@ -125,8 +128,12 @@ def follow(
     op_path = f"/workspaces/{seg(workspace)}/operations/{seg(operation_id)}"
     unreachable_since: float | None = None
     while True:
+        wait = WAIT_WITH_LOGS_S if follower is not None else WAIT_S
+        if deadline is not None:
+            wait = max(0.0, min(wait, deadline - time.monotonic()))
+        asked = time.monotonic()
         try:
-            operation: dict[str, Any] = client.get(op_path)
+            operation: dict[str, Any] = client.get(op_path, {"waitSeconds": round(wait, 3)})
             unreachable_since = None
         except ServerUnreachable:
             # A server restarting (systemd, kill -9 and restart) is back in seconds; the
@@ -157,5 +164,6 @@ def follow(
                 f"{operation_id} still {state}: the service keeps deploying; check it with "
                 "service.update_deployment_state() or service.get_logs()."
             )
-        time.sleep(delay)
-        delay = min(MAX_POLL, delay * 1.5)
+        if time.monotonic() - asked < wait / 2:  # a server that does not long-poll: back off
+            time.sleep(delay)
+            delay = min(MAX_POLL, delay * 1.5)

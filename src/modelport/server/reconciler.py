@@ -72,8 +72,10 @@ class Reconciler:
 
     # -- the loop ------------------------------------------------------------------------------
     def _run(self) -> None:
+        self.deploy.warm_up()
         try:
-            # Re-attach to replicas that outlived the previous server process.
+            # Re-attach to replicas that outlived the previous server process (the recorded ones
+            # only: the sweep for unrecorded strays runs on a thread of its own).
             self.deploy.driver.adopt()
         except Exception:
             _log.exception("adopting running replicas failed")

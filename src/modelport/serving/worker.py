@@ -67,6 +67,18 @@ def load_and_init(path: str) -> es.EntryScript:
     return script
 
 
+def tell_supervisor_ready() -> None:
+    """Ready and listening: one byte on the pipe the local target's supervisor waits on (the fd in
+    MODELPORT_READY_FD), so a deploy turns Healthy without waiting for a readiness probe."""
+    fd = os.environ.pop("MODELPORT_READY_FD", "")
+    if fd.isdigit():
+        try:
+            os.write(int(fd), b"R")
+            os.close(int(fd))
+        except OSError:
+            pass  # not a pipe from a supervisor: the readiness probes still find it ready
+
+
 class Worker:
     def __init__(self, settings: Any, auth: Any = None) -> None:
         self.s = settings
@@ -126,6 +138,7 @@ class Worker:
                 await loop.create_server(main_factory, sock=main_sock, ssl=ssl_ctx, backlog=2048)
             )
             log.info("pid %d listening on %s:%d", os.getpid(), host, port)
+        tell_supervisor_ready()
         await self.stop.wait()
         return await self.drain()
 

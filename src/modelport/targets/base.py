@@ -183,6 +183,7 @@ class ObservedReplica:
     health_port: int | None
     limits: EnforcedLimits | None = None
     cause: FailureCause | None = None  # set after a crash, cleared when ready again
+    busy: bool = False  # inside run(), so not answering probes; alive and ready (not hung)
 
 
 @dataclass(frozen=True)

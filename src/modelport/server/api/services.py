@@ -174,7 +174,11 @@ def service_logs(
 
 
 @router.get("/workspaces/{ws}/operations/{op_id}")
-def get_operation(ws: WorkspaceName, op_id: str, ctx: Ctx) -> dict[str, Any]:
+def get_operation(
+    ws: WorkspaceName, op_id: str, ctx: Ctx, waitSeconds: Annotated[float, Query(ge=0, le=30)] = 0
+) -> dict[str, Any]:
+    if waitSeconds > 0:  # a long poll: answer once the operation ends (or the wait is over)
+        ctx.deploy.wait_operation(ws, op_id, waitSeconds)
     with ctx.store.read() as session:
         return views.operation_json(service_store.operation(session, ws, op_id))
 

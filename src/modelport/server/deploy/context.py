@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from modelport.server.store.services import Service
 
 LOG_FILE = "deploy.log"
+MAX_OPERATION_WAIT = 30.0  # seconds a client's long poll of an operation may hold a request
 _log = logging.getLogger("modelport.deploy")
 
 
@@ -52,6 +54,9 @@ class DeployContext:
     restarts_when_healthy: dict[int, int] = field(default_factory=dict)
     # services whose auth files this process has rewritten from the row since it started
     auth_synced: set[int] = field(default_factory=set)
+    # notified whenever an operation of this process ends (clients long-poll on it)
+    operation_ended: threading.Condition = field(default_factory=threading.Condition)
+    operations_ended: int = 0  # counts them, so a wait never misses one that ended just before
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -85,6 +90,52 @@ class DeployContext:
         thread = threading.Thread(target=build, name="modelport-prebuild", daemon=True)
         thread.start()
         return thread
+
+    def warm_up(self) -> threading.Thread:
+        """At server start, off every request's path: the installed interpreters (``uv python
+        list``, 1-3 s) that the first environment check of this process would otherwise wait for
+        (only where environments run as services' own users, which looks for a reachable one)."""
+
+        def warm() -> None:
+            from modelport.environments import interpreters
+
+            try:
+                if interpreters.for_replica_users(self.env_cache):
+                    interpreters.available()
+            except Exception:  # the deploy that needs it looks again, with its log
+                _log.exception("listing the installed interpreters failed")
+
+        thread = threading.Thread(target=warm, name="modelport-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    # -- operations --------------------------------------------------------------------------
+    def operation_done(self) -> None:
+        """An operation ended: wake the clients long-polling it (``wait_operation``)."""
+        with self.operation_ended:
+            self.operations_ended += 1
+            self.operation_ended.notify_all()
+
+    def wait_operation(self, workspace: str, op_id: str, seconds: float) -> None:
+        """Return once the operation is terminal or ``seconds`` passed (a client's long poll).
+
+        Woken at once when this process ends an operation; another server process (PostgreSQL,
+        several servers) may drive it, so the row is also read again every quarter second.
+        """
+        from modelport.server.store import services as service_store
+
+        deadline = time.monotonic() + min(seconds, MAX_OPERATION_WAIT)
+        while True:
+            seen = self.operations_ended
+            with self.server.store.read() as s:
+                if service_store.operation(s, workspace, op_id).state != service_store.RUNNING:
+                    return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with self.operation_ended:
+                if self.operations_ended == seen:
+                    self.operation_ended.wait(min(left, 0.25))
 
     # -- paths ---------------------------------------------------------------------------------
     def service_dir(self, workspace: str, name: str) -> Path:

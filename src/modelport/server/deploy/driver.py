@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,6 +128,14 @@ class DriverAdapter:
     def apply(self, plan: ReplicaPlan) -> int:
         return self.driver.apply(plan.spec())
 
+    def wait_change(self, timeout: float) -> None:
+        """Until the local driver's next supervision pass or a replica's ready signal."""
+        wait = getattr(self.driver, "wait_change", None)
+        if wait is None:  # a driver without notifications: a short poll
+            time.sleep(min(timeout, 0.05))
+        else:
+            wait(timeout)
+
     def observe(self, workspace: str, name: str, revision: int) -> Observation:
         observed = self.driver.observe(service_key(workspace, name))
         rev = observed.revision(revision)
@@ -156,6 +165,7 @@ class DriverAdapter:
                 "pid": r.pid,
                 "revision": r.revision,
                 "ready": r.ready,
+                "busy": r.busy,  # inside a long run(): Healthy, probes unanswered until it returns
                 "restarts": r.restarts,
                 # how cpu/memory limits are enforced (cgroup v2, affinity + rlimit, none)
                 "limits": r.limits.describe() if r.limits is not None else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from modelport.errors import Conflict, UserError
@@ -34,6 +35,21 @@ from modelport.server.store.services import (
     revision,
 )
 from modelport.specs import DeploymentConfig
+
+# PostgreSQL advisory-lock keys of "port N" checks: this namespace in the high 32 bits
+_PORT_LOCKS = 0x6D70_0000 << 32
+
+
+def _check_port(session: Session, port: int | None, service: Service | None) -> None:
+    """``check_port_free`` made safe against a concurrent deploy asking for the same port.
+
+    On PostgreSQL two transactions both see no holder and both insert (READ COMMITTED); a
+    transaction lock on the port number makes the second wait for the first's commit, and its
+    check then sees the first's row. SQLite's writes are serial already (BEGIN IMMEDIATE).
+    """
+    if port is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PORT_LOCKS + port})
+    check_port_free(session, port, service)
 
 
 def _add_revision(
@@ -120,7 +136,7 @@ def create(
             f"Service {name} already exists in workspace {workspace}; "
             "use overwrite=True (--overwrite) to replace it."
         )
-    check_port_free(session, port, service)
+    _check_port(session, port, service)
     material = _tls(session, service, config, box)
     now = utcnow()
     if service is None:
@@ -197,7 +213,7 @@ def update(
         op.state, op.end_time = SUCCEEDED, now
         session.add(op)
         return op
-    check_port_free(session, port, service)
+    _check_port(session, port, service)
     material = _tls(session, service, config, box)
     number = next_revision_number(session, service)
     service.desired_revision = number

@@ -151,6 +151,7 @@ def _finish_success(deploy: DeployContext, ref: OperationRef, number: int, log: 
         assert service is not None and op is not None
         op.state, op.end_time, op.step = SUCCEEDED, utcnow(), None
         service_store.sync_usages(s, service)
+    deploy.operation_done()
     log(f"Service {name} is Healthy on revision {number}; operation Succeeded.")
 
 
@@ -202,6 +203,7 @@ def finish_failure(
         service.state_since = utcnow()
         op.state, op.end_time, op.step, op.error = FAILED, utcnow(), None, error
         service_store.sync_usages(s, service)
+    deploy.operation_done()
 
 
 def _prune(deploy: DeployContext, ws: str, name: str, keep: int) -> None:
@@ -233,3 +235,4 @@ def _delete(deploy: DeployContext, ref: OperationRef) -> None:
         op = s.get(Operation, ref.op_id)
         if op is not None:
             op.state, op.end_time, op.step = SUCCEEDED, utcnow(), None
+    deploy.operation_done()

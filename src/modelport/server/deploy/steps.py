@@ -36,7 +36,9 @@ from modelport.server.store.services import REV_PENDING, REV_PREPARED, Revision,
 
 Log = Callable[[str], None]
 Record = Callable[[str], None]
-POLL_S = 0.05  # observe() reads the driver's memory: cheap, and each poll step delays Healthy
+# The driver wakes the wait when a replica says it is ready (and on each supervision pass), so
+# Healthy follows readiness at once; WAIT_S only bounds how late a stop is noticed.
+WAIT_S = 0.5
 
 
 def _nothing(_step: str) -> None:
@@ -268,7 +270,7 @@ def wait_until_ready(
             )
         if not alive():
             raise Interrupted()
-        time.sleep(POLL_S)
+        deploy.driver.wait_change(WAIT_S)
 
 
 def retire_other_revisions(deploy: DeployContext, ws: str, name: str, keep: int) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
+import select
 import shutil
 import signal
 import threading
@@ -38,7 +40,10 @@ from modelport.targets.local.revision import Revision
 
 log = logging.getLogger("modelport.targets.local")
 
-READINESS_POLL = 0.1  # seconds between readiness probes until a replica is first ready
+# Seconds between readiness probes until a replica is first ready. A replica says "ready" on
+# its ready pipe (replica.py) the moment it listens, so these probes are only the fallback for
+# a runtime that does not (and they take the GIL from init()'s imports): not frequent.
+READINESS_POLL = 0.25
 
 
 class LocalDriver:
@@ -65,7 +70,11 @@ class LocalDriver:
         self.tcp_migrate_req = enable_tcp_migrate_req()
         self._revisions: dict[tuple[str, int], Revision] = {}
         self._lock = threading.RLock()
+        # notified on every supervision pass and at once when a replica says it is ready
+        self._changed = threading.Condition(self._lock)
         self._closing = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()  # apply/retire/close wake the loop at once
+        os.set_blocking(self._wake_w, False)
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="modelport-probe")
 
@@ -96,6 +105,7 @@ class LocalDriver:
             log.info("%s rev %d: %d replica(s) on port %d", spec.service, spec.revision,
                      spec.replicas, port)  # fmt: skip
         self._ensure_thread()
+        self._wake()
         return port
 
     def observe(self, service: str, log_lines: int = 50) -> ObservedService:
@@ -128,6 +138,7 @@ class LocalDriver:
                     r.signal(signal.SIGTERM)
                 log.info("%s rev %d: retiring", service, revision)
         self._ensure_thread()
+        self._wake()
         if wait:
             self._wait_gone(lambda: (service, revision) not in self._revisions)
 
@@ -156,10 +167,23 @@ class LocalDriver:
                 for number in rundir.revisions(self.run_dir, service):
                     if (service, number) not in self._revisions and port is not None:
                         self._adopt_revision(service, number, port, now)
-            known = {r.pid for rev in self._revisions.values() for r in rev.replicas if r.pid}
-        kill_strays(self.run_dir, lambda env: True, keep=known)
         self._ensure_thread()
+        # Strays (replicas no state file accounts for: a server killed between a start and its
+        # state file) are found by reading every process's environment, which takes seconds on a
+        # busy host: off the reconciler's first pass, so new deploys never wait for it. The pids
+        # to keep are read after the scan, so a replica started meanwhile is kept.
+        threading.Thread(
+            target=kill_strays,
+            args=(self.run_dir, lambda env: True),
+            kwargs={"keep": self._known_pids},
+            name="modelport-stray-sweep",
+            daemon=True,
+        ).start()
         return self.services()
+
+    def _known_pids(self) -> set[int]:
+        with self._lock:
+            return {r.pid for rev in self._revisions.values() for r in rev.replicas if r.pid}
 
     def logs(self, service: str, num_lines: int = 5000) -> str:
         """Every replica log of the service's revisions, each headed by its name."""
@@ -178,6 +202,7 @@ class LocalDriver:
     def close(self) -> None:
         """Stop supervising; the replicas keep running (a new driver adopts them)."""
         self._closing.set()
+        self._wake()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -192,7 +217,12 @@ class LocalDriver:
             if time.monotonic() > deadline:
                 cause = rev.cause.to_error() if rev and rev.cause else "no cause reported"
                 raise TimeoutError(f"{service} rev {revision} not ready after {timeout} s: {cause}")
-            time.sleep(0.05)
+            self.wait_change(0.5)
+
+    def wait_change(self, timeout: float) -> None:
+        """Wait for the next supervision pass or a replica's ready signal (at most ``timeout``)."""
+        with self._changed:
+            self._changed.wait(timeout)
 
     # --- supervision ------------------------------------------------------------------------
 
@@ -209,14 +239,45 @@ class LocalDriver:
                 self._thread.start()
 
     def _loop(self) -> None:
-        while not self._closing.wait(self.tick):
+        while not self._closing.is_set():
+            with self._lock:
+                waiting = {r.ready_fd: r for rev in self._revisions.values()
+                           for r in rev.replicas if r.ready_fd is not None}  # fmt: skip
+            try:
+                readable, _, _ = select.select([self._wake_r, *waiting], [], [], self.tick)
+            except OSError:  # a ready pipe closed meanwhile (the replica exited): next pass
+                readable = []
+            if self._wake_r in readable:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 512)
             with self._lock:
                 now = time.monotonic()
+                for fd in readable:
+                    r = waiting.get(fd)
+                    if r is not None and r.ready_fd == fd:
+                        self._on_ready_signal(r)
                 for key, rev in list(self._revisions.items()):
                     try:
                         self._tick(key, rev, now)
                     except Exception:  # one broken revision must not stop the others
                         log.exception("%s rev %d: supervision error", *key)
+                self._changed.notify_all()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"w")
+
+    def _on_ready_signal(self, r: Replica) -> None:
+        """The replica wrote to its ready pipe: init() finished and it listens (no probe needed)."""
+        if r.read_ready_signal() and r.alive and not r.ready:
+            log.info("%s rev %d replica %d ready (pid %s, told by the replica)", r.spec.service,
+                     r.spec.revision, r.index, r.pid)  # fmt: skip
+            r.ready = r.ever_ready = True
+            r.cause = None
+            # a probe sent before it was ready would answer 503 and undo this: drop its answer
+            r.probe_future = None
+            r.next_probe = time.monotonic() + r.spec.liveness.period_seconds
+            r.save()
 
     def _tick(self, key: tuple[str, int], rev: Revision, now: float) -> None:
         if rev.retiring:

@@ -17,15 +17,24 @@ log = logging.getLogger("modelport.targets.local")
 
 
 def kill_strays(
-    run_dir: Path, match: Callable[[dict[str, str]], bool], keep: set[int] | None = None
+    run_dir: Path,
+    match: Callable[[dict[str, str]], bool],
+    keep: Callable[[], set[int]] | None = None,
 ) -> None:
-    """SIGKILL replicas of this run dir that no revision accounts for, and wait for them."""
-    keep = keep or set()
+    """SIGKILL replicas of this run dir that no revision accounts for, and wait for them.
+
+    ``keep()`` (the pids the driver knows) is asked after the scan: a replica started during it
+    is known by then.
+    """
     own_group = os.getpgid(0)
     strays = []
-    for pid in procs.pids_with_env(RUN_DIR_ENV, str(run_dir)):
+    found = procs.pids_with_env(RUN_DIR_ENV, str(run_dir))
+    keep_pids = keep() if keep is not None and found else set()
+    for pid in found:
         info = procs.stat(pid)
-        if info is None or pid in keep or info.pgid in keep or not match(procs.environ(pid)):
+        if info is None or pid in keep_pids or info.pgid in keep_pids:
+            continue
+        if not match(procs.environ(pid)):
             continue
         strays.append(pid)
         log.warning("killing stray replica process %s", procs.describe(pid))

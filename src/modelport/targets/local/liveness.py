@@ -33,15 +33,19 @@ def on_probe(rev: Revision, r: Replica, status: int | None, now: float) -> None:
         log.info("%s rev %d replica %d ready (pid %s)", rev.spec.service, rev.spec.revision,
                  r.index, r.pid)  # fmt: skip
         r.ever_ready, r.cause = True, None
-    r.ready = status == 200
-    if not counting(rev, r, now):
-        return
+        r.save()  # a server adopting it after a restart starts from "ready"
     if status is not None:
-        r.live_successes += 1
-        if r.live_successes >= live.success_threshold:
-            r.live_failures = 0
+        r.ready, r.busy = status == 200, False
+        if counting(rev, r, now):
+            r.live_successes += 1
+            if r.live_successes >= live.success_threshold:
+                r.live_failures = 0
         return
-    if _busy_in_run(rev, r):
+    r.busy = _busy_in_run(rev, r)
+    if r.busy:
+        return  # busy inside run() under the scoring timeout: alive and still ready
+    r.ready = False
+    if not counting(rev, r, now):
         return
     r.live_failures, r.live_successes = r.live_failures + 1, 0
     if r.live_failures >= live.failure_threshold:

@@ -31,6 +31,9 @@ BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER"
 LOG_ROTATE_BYTES = 64 * 2**20  # checked at each (re)start of a replica
 RUN_DIR_ENV = "MODELPORT_RUN_DIR"  # marks every replica of a run dir (found again by /proc scans)
 NOTE_MARK = "=== supervisor: "  # not START_MARK: a note does not begin a new process's lines
+# The write end of the replica's ready pipe: the serving runtime writes one byte to it once init()
+# finished and it listens, so the supervisor learns "ready" at once instead of polling for it.
+READY_FD_ENV = "MODELPORT_READY_FD"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -94,6 +97,8 @@ class Replica:
     oom: str | None = None  # set when the current process went over its memory limit
     oom_kills_at_start: int = 0
     busy_noted: bool = False  # "busy inside run()" was written to the log for this stretch
+    busy: bool = False  # the last probe went unanswered because it is inside run()
+    ready_fd: int | None = None  # read end of the ready pipe until the replica said "ready"
     crash_times: list[float] = field(default_factory=list)
     stop_deadline: float | None = None
 
@@ -133,6 +138,25 @@ class Replica:
         )
         return env
 
+    def read_ready_signal(self) -> bool:
+        """Read the ready pipe (it is readable): True if the replica said "ready"; the pipe is
+        closed either way (end of file: the process exited or closed it without a word)."""
+        fd, self.ready_fd = self.ready_fd, None
+        if fd is None:
+            return False
+        try:
+            return os.read(fd, 1) == b"R"
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+
+    def close_ready_pipe(self) -> None:
+        fd, self.ready_fd = self.ready_fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
     def command(self) -> list[str]:
         s = self.spec
         argv = [s.python, "-m", s.module, *s.argv, "--host", s.host, "--port", str(self.port)]
@@ -152,7 +176,8 @@ class Replica:
         s = self.spec
         work = Path(s.working_dir)
         home = Path(os.path.commonpath([self.run_dir, work]))
-        owned = [work, self.dir, *(Path(p) for p in (s.auth_file, s.tls_cert, s.tls_key) if p)]
+        files = (s.auth_file, s.tls_cert, s.tls_key)
+        owned = [work, self.busy_path, *(Path(p) for p in files if p)]  # not self.dir: specs, logs
         model_dir = s.env.get("AZUREML_MODEL_DIR")
         if model_dir and work not in Path(model_dir).parents:
             owned.append(Path(model_dir))
@@ -180,22 +205,32 @@ class Replica:
             )
             log.write(f"modelport: {isolated}\n".encode())
             log.flush()
-            self.proc = subprocess.Popen(
-                self.command(),
-                cwd=self.spec.working_dir,
-                env=self.env(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # own session: outlives the server, killable as a group
-                close_fds=True,
-            )
+            self.close_ready_pipe()
+            ready_r, ready_w = os.pipe()  # both ends close-on-exec; pass_fds hands one on
+            try:
+                self.proc = subprocess.Popen(
+                    self.command(),
+                    cwd=self.spec.working_dir,
+                    env={**self.env(), READY_FD_ENV: str(ready_w)},
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # own session: outlives the server, killable as a group
+                    close_fds=True,
+                    pass_fds=(ready_w,),
+                )
+            except BaseException:
+                os.close(ready_r)
+                raise
+            finally:
+                os.close(ready_w)
+            self.ready_fd = ready_r
         self.pid = self.proc.pid
         info = procs.stat(self.pid)
         self.start_ticks = info.start_ticks if info else None
         self.started_at = time.time()
         self.started_mono = time.monotonic()
-        self.ready = self.ever_ready = self.killed_by_probe = self.busy_noted = False
+        self.ready = self.ever_ready = self.killed_by_probe = self.busy_noted = self.busy = False
         self.kill_reason = self.oom = None
         self.oom_kills_at_start = self.plan.oom_kills()
         self.first_answer = None
@@ -214,6 +249,8 @@ class Replica:
                 "port": self.port,
                 "restarts": self.restarts,
                 "last_exit_code": self.last_exit_code,
+                # an adopting server keeps it ready until a probe says otherwise
+                "ready": self.ever_ready and self.pid is not None,
                 "limits": self.plan.to_json(),
                 "limits_report": dataclasses.asdict(self.plan.report),
             },
@@ -230,6 +267,9 @@ class Replica:
             return False
         self.pid, self.start_ticks = pid, ticks
         self.health_port = data.get("health_port")
+        # ready before the server restarted: still ready until a probe says otherwise (the
+        # service reads Healthy across a restart instead of Unhealthy until its first probe)
+        self.ready = self.ever_ready = bool(data.get("ready"))
         self.started_at = data.get("started_at")
         self.started_mono = time.monotonic() - max(0.0, time.time() - (self.started_at or 0))
         plan, report = data.get("limits") or {}, data.get("limits_report")
@@ -260,7 +300,8 @@ class Replica:
     def mark_exited(self, code: int | None) -> None:
         self.pid = None
         self.proc = None
-        self.ready = False
+        self.ready = self.busy = False
+        self.close_ready_pipe()
         self.last_exit_code = code
         self.probe_future = None
         limits.remove_cgroups(self.plan.cgroups)

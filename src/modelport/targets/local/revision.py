@@ -44,6 +44,7 @@ class Revision:
                 health_port=r.health_port if r.alive else None,
                 limits=r.plan.report if r.alive else None,
                 cause=r.cause,
+                busy=r.busy,
             )
             for r in self.replicas
         )
