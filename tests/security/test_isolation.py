@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from modelport.targets.local import isolation
 from tests.conftest import ServerProcess
 from tests.e2e.deploy_support import MINIMAL, start_deploy_server, wait_until
 from tests.security.support import sha
@@ -174,3 +175,17 @@ def test_deleting_a_workspace_keeps_the_other_intact(
     # alpha's model, sharing the content-addressed blob, is still downloadable
     files = c.get(f"{A}/models/m/versions/1").json()["files"]
     assert c.get(f"{A}/blobs/{files[0]['sha256']}").content == b"alpha-weights"
+
+
+def test_service_show_says_why_replicas_share_the_servers_user(
+    world: tuple[ServerProcess, dict[str, Any]],
+) -> None:
+    """This server's home is below pytest's 0700 directory, so its replicas cannot have users of
+    their own (tests/security/test_replica_box.py is the case where they can)."""
+    server, _objs = world
+    note = server.client().get(f"{A}/services/svc").json()["replicaUser"]
+    if isolation.enabled():
+        assert note.startswith("replicas run as the server's user: "), note
+        assert "is not traversable by other users" in note, note
+    else:
+        assert note == isolation.shared_note(), note

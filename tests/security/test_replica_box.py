@@ -4,8 +4,9 @@ files; it scores normally, and `modelport service show` names the user.
 
 A real server (root, isolation on) with a home under a directory others may traverse, its
 environments built by the server itself (from an interpreter other users can run: on a host
-whose default Python is pyenv's under /root, the system one of the same minor version), two
-services deployed with the CLI, and the probing script scored over HTTP with its key."""
+whose default Python is pyenv's under /root, the system one of the same minor version), the
+probing service deployed and shown with the CLI while another service deploys through the API,
+and the probing script scored over HTTP with its key."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import pytest
 from modelport.environments import interpreters
 from modelport.targets.local import isolation
 from tests.conftest import ServerProcess
-from tests.e2e.deploy_support import kill_leftovers
+from tests.e2e.deploy_support import WS, deploy, deployed, kill_leftovers
 from tests.e2e.sdk_deploy_support import cli
 from tests.security.support import start_server_with_env
 
@@ -62,10 +63,12 @@ TARGETS = {{
     "other_spec": HOME / "replicas/default/other/rev-1/spec.json",
     "own_model": pathlib.Path(os.environ["AZUREML_MODEL_DIR"]) / "box.bin",
 }}
-seen = {{}}
 
 def init():
-    seen["uid"] = os.getuid()
+    pass
+
+def _look():  # at scoring time: by then the other service is deployed too
+    seen = {{"uid": os.getuid()}}
     for name, path in TARGETS.items():
         try:
             seen[name] = path.read_bytes()[:16].decode(errors="replace")
@@ -81,21 +84,22 @@ def init():
         seen["token_write"] = "written"
     except OSError as exc:
         seen["token_write"] = type(exc).__name__
+    return seen
 
 def run(raw):
-    return {{"sum": sum(json.loads(raw)["data"]), "seen": seen}}
+    return {{"sum": sum(json.loads(raw)["data"]), "seen": _look()}}
 """
 OTHER = "def init():\n    pass\n\ndef run(raw):\n    return {'other': True}\n"
 SECRETS = ("token", "secret", "db", "server_log", "other_script", "other_auth", "other_spec")
 
 
-def _project(root: Path, script: str, auth: bool) -> Path:
+def _project(root: Path, script: str) -> Path:
     (root / "src").mkdir(parents=True)
     (root / "src" / "score.py").write_text(script)
     ic = {"entryScript": "score.py", "sourceDirectory": "src",
           "environment": {"name": "AzureML-Minimal", "version": None}}  # fmt: skip
     (root / "ic.json").write_text(json.dumps(ic))
-    (root / "dc.json").write_text(json.dumps({"computeType": "local", "authEnabled": auth}))
+    (root / "dc.json").write_text(json.dumps({"computeType": "local", "authEnabled": True}))
     return root
 
 
@@ -129,15 +133,17 @@ def test_an_entry_script_runs_as_its_own_user_and_reads_none_of_the_servers_secr
 ) -> None:
     server, base = boxed
     home = server.home
-    other = _deploy(server, _project(base / "other", OTHER, auth=True), "other", None)
-    assert other["state"] == "Healthy", other
+    c = server.client()
+    other = deploy(c, "other", script=OTHER, config={"computeType": "local", "authEnabled": True})
+    # the box's deployment (below) runs meanwhile: two services, each with a user of its own
 
-    project = _project(base / "box", PROBE.format(home=str(home)), auth=True)
+    project = _project(base / "box", PROBE.format(home=str(home)))
     (project / "box.bin").write_bytes(b"model-weights-of-box")
     reg = cli(server, ["model", "register", "-n", "boxm", "-p", "box.bin"], project)
     assert reg.returncode == 0, reg.stderr
     shown = _deploy(server, project, "box", "boxm:1")
     assert shown["state"] == "Healthy", shown
+    assert deployed(c, other)["state"] == "Healthy"
 
     # `service show` names the service's own user
     user = isolation.user_name("default/box")
@@ -146,8 +152,7 @@ def test_an_entry_script_runs_as_its_own_user_and_reads_none_of_the_servers_secr
     assert json.loads(show.stdout)["replicaUser"].startswith(f"replicas run as user {user} "), (
         show.stdout
     )
-    keys = cli(server, ["service", "get-keys", "-n", "box", "-o", "json"], project)
-    key = json.loads(keys.stdout)["primaryKey"]
+    key = c.post(f"{WS}/services/box/listKeys").json()["primaryKey"]
 
     r = httpx.post(
         shown["scoringUri"],
@@ -164,12 +169,20 @@ def test_an_entry_script_runs_as_its_own_user_and_reads_none_of_the_servers_secr
     assert seen["own_model"] == "model-weights-of"
     for name in SECRETS:
         assert seen[name] == "PermissionError", (name, seen)
+    for rel in (
+        "token",
+        "secret.key",
+        "db.sqlite",
+        "services/default/other/auth.json",
+        "services/default/other/rev-1/app/score.py",
+        "replicas/default/other/rev-1/spec.json",
+    ):
+        assert (home / rel).is_file(), rel  # refused, not missing  # fmt: skip
     assert seen["home_listing"] == seen["services_listing"] == "PermissionError"
     assert seen["token_write"] == "PermissionError"
     assert (home / "token").read_text() == server.token
     # the other service has a user of its own, not the box's
-    other_show = json.loads(cli(server, ["service", "show", "-n", "other", "-o", "json"],
-                                project).stdout)  # fmt: skip
+    other_show = c.get(f"{WS}/services/other").json()
     assert isolation.user_name("default/other") in other_show["replicaUser"]
     # the environment came from an interpreter others can run, of the server's minor version
     # the replica directory (spec naming the interpreter root starts, logs) stays root's
@@ -180,23 +193,3 @@ def test_an_entry_script_runs_as_its_own_user_and_reads_none_of_the_servers_secr
     assert f"version_info = {sys.version_info.major}.{sys.version_info.minor}." in cfg
     home_line = next(x for x in cfg.splitlines() if x.startswith("home"))
     assert interpreters.unreachable(Path(home_line.split("=", 1)[1].strip())) is None
-
-
-def test_a_home_others_cannot_reach_keeps_the_servers_user_and_says_why(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    from tests.conftest import start_server
-    from tests.e2e.deploy_support import deploy, deployed, start_deploy_server
-
-    home = tmp_path_factory.mktemp("unreachable") / "home"  # below pytest's 0700 directory
-    server = start_deploy_server(start_server, home)
-    try:
-        service = deployed(server.client(), deploy(server.client(), "plain", script=OTHER))
-        assert service["state"] == "Healthy", service
-        show = cli(server, ["service", "show", "-n", "plain", "-o", "json"], home)
-        note = json.loads(show.stdout)["replicaUser"]
-        assert note.startswith("replicas run as the server's user: "), note
-        assert "is not traversable by other users" in note, note
-    finally:
-        server.stop()
-        kill_leftovers(home)

@@ -23,7 +23,8 @@ DB_PASSWORD = "Pg-Secret-Pass-4242"
 GIVEN_PRIMARY = "given-primary-key-0123456789abcdef"
 
 
-def _deploy(c: httpx.Client, name: str, script: str, config: dict[str, Any]) -> dict[str, Any]:
+def _deploy(c: httpx.Client, name: str, script: str, config: dict[str, Any]) -> str:
+    """Start a deployment; its operation id (the three deployments run at once)."""
     data = script.encode()
     assert c.put(f"{WS}/blobs/{sha(data)}", content=data).status_code in (200, 201)
     r = c.post(
@@ -38,8 +39,11 @@ def _deploy(c: httpx.Client, name: str, script: str, config: dict[str, Any]) -> 
         },
     )
     assert r.status_code == 202, r.text
-    op = r.json()["operation"]["id"]
-    wait_until(lambda: c.get(f"{WS}/operations/{op}").json()["state"] != "Running", 240, name)
+    return str(r.json()["operation"]["id"])
+
+
+def _finished(c: httpx.Client, op: str) -> dict[str, Any]:
+    wait_until(lambda: c.get(f"{WS}/operations/{op}").json()["state"] != "Running", 240, op)
     return dict(c.get(f"{WS}/operations/{op}").json())
 
 
@@ -78,11 +82,12 @@ _FOUND: dict[str, Any] = {}
 
 def _exercise_and_check(server: Any, home: Path) -> None:
     c = server.client()
-    key_op = _deploy(
-        c, "keyed", SCRIPT, {"authEnabled": True, "keys": {"primaryKey": GIVEN_PRIMARY}}
-    )
-    tok_op = _deploy(c, "tokened", SCRIPT, {"tokenAuthEnabled": True})
-    bad_op = _deploy(c, "broken", BROKEN, {"authEnabled": True})
+    ops = [
+        _deploy(c, "keyed", SCRIPT, {"authEnabled": True, "keys": {"primaryKey": GIVEN_PRIMARY}}),
+        _deploy(c, "tokened", SCRIPT, {"tokenAuthEnabled": True}),
+        _deploy(c, "broken", BROKEN, {"authEnabled": True}),
+    ]
+    key_op, tok_op, bad_op = (_finished(c, op) for op in ops)
     assert key_op["state"] == "Succeeded" and tok_op["state"] == "Succeeded", (key_op, tok_op)
     assert bad_op["state"] == "Failed"
     keys = c.post(f"{WS}/services/keyed/listKeys").json()
