@@ -229,3 +229,22 @@ def test_index_options_are_kept_in_the_lock(tmp_path):
     built = ensure_built(spec, tmp_path / "cache", Log())
     assert f"--find-links {links}" in built.lock
     assert "six==1.16.0" in built.lock
+
+
+def test_background_compile_writes_the_bytecode_once(tiny):
+    """The compile a ready revision starts (replicas running as their own user cannot write .pyc
+    into the shared environment): every package compiled, then the marker; once only."""
+    from modelport.environments.build import COMPILED, compile_in_background
+
+    built, _, _ = tiny
+    log = Log()
+    assert not (built.path / COMPILED).exists()
+    assert compile_in_background(built.python, log) is True
+    assert log.has("Compiling the environment's bytecode in the background")
+    deadline = time.monotonic() + 120
+    while not (built.path / COMPILED).is_file():
+        assert time.monotonic() < deadline, "the background compile did not finish"
+        time.sleep(0.1)
+    [site] = built.path.glob("lib/python*/site-packages")
+    assert list((site / "__pycache__").glob("six.cpython-*.pyc"))
+    assert compile_in_background(built.python, log) is False  # done: never again

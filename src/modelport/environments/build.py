@@ -189,9 +189,8 @@ def _build(
     )
     (env_dir / LOCK_FILE).write_text(lock, encoding="utf-8")
     python = env_dir / "bin" / "python"
-    # Byte-compiling every installed package took 14-34 s of a 15-40 s build. Replicas write the
-    # bytecode of what they import (their environment never sets PYTHONDONTWRITEBYTECODE), and the
-    # rest is compiled in the background once the environment counts as built (compile_mode()).
+    # Byte-compiling every installed package took 14-34 s of a 15-40 s build: it runs in the
+    # background once a revision using the environment is ready (compile_in_background).
     mode = compile_mode()
     args = ["pip", "sync", LOCK_FILE, "--python", str(python)]
     if mode == "install":
@@ -220,36 +219,59 @@ def _build(
         encoding="utf-8",
     )
     tmp.replace(marker)  # last step: only now does the environment count as built
-    if mode == "background":
-        compile_in_background(python, log)
+    if mode == "install":
+        (env_dir / COMPILED).touch()
 
 
 COMPILE_ENV = "MODELPORT_COMPILE_BYTECODE"
 
 
 def compile_mode() -> str:
-    """When installed packages are byte-compiled: ``background`` (default: after the build, off the
-    deploy's critical path), ``install`` (during the build, as before) or ``off``."""
+    """When installed packages are byte-compiled: ``background`` (default: once a revision using
+    the environment is ready, off the deploy's critical path), ``install`` (during the build, as
+    before) or ``off``."""
     mode = os.environ.get(COMPILE_ENV, "background")
     return mode if mode in ("background", "install", "off") else "background"
 
 
-def compile_in_background(python: Path, log: Callable[[str], None]) -> None:
-    """Byte-compile the environment's packages in an idle-priority process; nothing waits for it.
+COMPILED = ".modelport-compiled"  # written by the background compile once it finished
+_COMPILE = """
+import compileall, fcntl, os, site, sys
+env = sys.argv[1]
+lock = os.open(os.path.join(env, ".modelport-compile.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+try:
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except OSError:
+    sys.exit(0)  # another process compiles this environment
+if os.path.exists(os.path.join(env, ".modelport-compiled")):
+    sys.exit(0)
+os.nice(10)
+ok = all(compileall.compile_dir(d, quiet=2, workers=1) for d in site.getsitepackages())
+if ok:
+    open(os.path.join(env, ".modelport-compiled"), "w").close()
+sys.exit(not ok)
+"""
 
-    Concurrent writers of one .pyc (this and a replica importing the module) are safe: both
-    write a temporary file and rename it.
+
+def compile_in_background(python: Path, log: Callable[[str], None]) -> bool:
+    """Byte-compile a built environment's packages in a low-priority process; nothing waits.
+
+    Replicas that run as their service's own user cannot write bytecode into the shared
+    environment, so until this ran each of them compiles what it imports, in memory, at every
+    start (seconds for scikit-learn). The rollout calls it once a revision is ready (not during
+    the build: the first replica's imports would compete with it), at nice 10 rather than
+    SCHED_IDLE, which never ran on a busy host. One compile per environment (a file lock), done
+    once (``COMPILED``); a concurrent writer of one .pyc (a replica) is safe: both rename.
+    Returns whether a compile was started.
     """
-    code = (
-        # SCHED_IDLE: only CPU nobody else wants, so a replica's first imports never wait on it
-        "import compileall, os, site, sys; os.sched_setscheduler(0, os.SCHED_IDLE, "
-        "os.sched_param(0)); "
-        "sys.exit(not all(compileall.compile_dir(d, quiet=2, workers=1) for d in "
-        "site.getsitepackages()))"
-    )
+    env_dir = python.parent.parent
+    if compile_mode() != "background" or not (env_dir / MARKER).is_file():
+        return False  # compiled at install, switched off, or not an environment modelport built
+    if (env_dir / COMPILED).is_file():
+        return False
     try:
         proc = subprocess.Popen(
-            [str(python), "-c", code],
+            [str(python), "-I", "-c", _COMPILE, str(env_dir)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -257,9 +279,10 @@ def compile_in_background(python: Path, log: Callable[[str], None]) -> None:
         )
     except OSError as exc:
         log(f"Compiling the packages in the background could not start: {exc}")
-        return
-    log("Compiling the remaining packages' bytecode in the background (replicas do not wait).")
+        return False
+    log("Compiling the environment's bytecode in the background (low priority).")
     threading.Thread(target=proc.wait, name="modelport-compileall", daemon=True).start()
+    return True
 
 
 def _uv(args: list[str], log: Callable[[str], None], cwd: Path | None = None) -> None:

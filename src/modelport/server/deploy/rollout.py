@@ -99,6 +99,7 @@ def _rollout(deploy: DeployContext, ref: OperationRef, alive: Callable[[], bool]
         finish_failure(deploy, ref, number, failure, log)
         return
     _finish_success(deploy, ref, number, log)
+    steps.compile_environment(plan, log)
 
 
 def _record(deploy: DeployContext, ref: OperationRef, step: str, **service_columns: Any) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelport.environments.build import BuiltEnvironment, ensure_built
+from modelport.environments.build import BuiltEnvironment, compile_in_background, ensure_built
 from modelport.environments.curated import is_curated
 from modelport.environments.spec import EnvironmentSpec, from_azure_json
 from modelport.errors import ModelportError
@@ -271,6 +271,12 @@ def wait_until_ready(
         if not alive():
             raise Interrupted()
         deploy.driver.wait_change(WAIT_S)
+
+
+def compile_environment(plan: ReplicaPlan, log: Log) -> None:
+    """Once the revision serves: the environment's bytecode, compiled in the background (replicas
+    running as their service's own user cannot write it; see ``compile_in_background``)."""
+    compile_in_background(Path(plan.python), log)
 
 
 def retire_other_revisions(deploy: DeployContext, ws: str, name: str, keep: int) -> None:
