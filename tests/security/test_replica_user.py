@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from modelport.environments import interpreters
 from modelport.targets.local import isolation
 from modelport.targets.local.launcher import LAUNCHER
 
@@ -107,3 +108,30 @@ def test_an_interpreter_other_users_cannot_reach_keeps_the_servers_user(home: Pa
     user, note = isolation.prepare("ws/mine", str(hidden), home, [], [])
     assert user is None
     assert "server's user" in note and "not traversable" in note
+
+
+def test_a_tree_handed_over_before_is_not_walked_again(home: Path) -> None:
+    """Its user has run code in it since: a subfolder swapped for a symlink into root's files
+    mid-walk would hand those over, so a second start only checks the top."""
+    mine = home / "services" / "ws" / "mine" / "app"
+    user, note = isolation.prepare("ws/mine", PYTHON, home, [mine], [])
+    assert user is not None, note
+    planted = mine / "root-file"  # stands for what a swapped symlink would lead to
+    planted.write_text("root's")
+    isolation.prepare("ws/mine", PYTHON, home, [mine], [])
+    assert planted.stat().st_uid == 0
+
+
+def test_an_unreachable_interpreter_has_a_reachable_twin_of_its_minor_version(home: Path) -> None:
+    hidden_dir = home / "services"
+    hidden_dir.chmod(0o700)
+    hidden = hidden_dir / "python3"
+    shutil.copy(PYTHON, hidden)
+    out = subprocess.check_output([PYTHON, "-c", "import sys; print(*sys.version_info[:3])"])
+    major, minor, micro = (int(part) for part in out.split())
+    lines: list[str] = []
+    given = interpreters.Interpreter(hidden, (major, minor, micro))
+    twin = interpreters.reachable_twin(given, lines.append)
+    assert interpreters.run_problem(twin.path) is None, lines
+    assert twin.version[:2] == (major, minor) and twin.path != hidden
+    assert "so the service's replicas can run as a user of their own" in lines[0]
