@@ -39,6 +39,7 @@ log = logging.getLogger("modelport.targets.local")
 ENV = "MODELPORT_REPLICA_USERS"
 PREFIX = "mp-"
 BUILT_MARKER = ".modelport-built"  # environments/build.py: a venv modelport built
+COMPILED_MARKER = ".modelport-compiled"  # environments/build.py: its bytecode compile finished
 RUNTIME_PTH = "_modelport_runtime.pth"  # environments/runtime.py: points at the runtime snapshot
 _lock = threading.Lock()
 _notes: dict[str, str] = {}  # per service key: how its replicas last started (for `service show`)
@@ -110,27 +111,33 @@ def _open_tree(root: Path) -> None:
 
 
 _walking: set[Path] = set()  # trees being re-opened in the background
+_settled: set[Path] = set()  # trees opened after their bytecode compile had finished
 
 
 def _open_shared(tree: Path) -> None:
     """Open ``tree`` before the replica starts the first time; afterwards (only new bytecode
-    to open) in a background thread, so replica starts do not wait for the walk."""
+    to open) in a background thread, so replica starts do not wait for the walk, and no more
+    once a walk began after the environment's compile had finished."""
     if not os.stat(tree).st_mode & stat.S_IXOTH:
         _open_tree(tree)
         return
     with _lock:
-        if tree in _walking:
+        if tree in _walking or tree in _settled:
             return
         _walking.add(tree)
 
     def walk() -> None:
+        compiled = (tree / COMPILED_MARKER).exists()
         try:
             _open_tree(tree)
         except OSError as exc:
             log.warning("opening %s for the services' users: %s", tree, exc)
+            compiled = False
         finally:
             with _lock:
                 _walking.discard(tree)
+                if compiled:
+                    _settled.add(tree)
 
     threading.Thread(target=walk, name="modelport-open-env", daemon=True).start()
 
