@@ -15,19 +15,23 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from modelport.cli._options import CommonOptions, OutputFormat
+from modelport.cli._table import write_plain
 from modelport.errors import UserError
 
 if TYPE_CHECKING:  # Rich loads for tables and notes only: -o json/tsv/none never pay for it
     from rich.console import Console
 
 TABLE_PAGE = 100
+PIPE_WIDTH = 400  # columns of a table written to a pipe or file (never cut at 80)
 
 
 def stdout_console() -> Console:
     from rich.console import Console
 
     # Piped output must not be cut at 80 columns.
-    return Console(width=None if sys.stdout.isatty() else 400, highlight=False, soft_wrap=False)
+    return Console(
+        width=None if sys.stdout.isatty() else PIPE_WIDTH, highlight=False, soft_wrap=False
+    )
 
 
 def apply_query(data: Any, query: str | None) -> Any:
@@ -76,8 +80,10 @@ def render_items(
     opts: CommonOptions,
     *,
     columns: Sequence[str] | None = None,
+    empty_hint: str | None = None,
 ) -> None:
-    """Print a list that may be long, a page at a time."""
+    """Print a list that may be long, a page at a time. ``empty_hint``: a table with no rows
+    prints nothing on stdout, so this line goes to stderr to say why (JSON stays ``[]``)."""
     if opts.query:
         render(list(items), opts, columns=columns, rows=True)
         return
@@ -98,8 +104,8 @@ def render_items(
     elif fmt is OutputFormat.tsv:
         for item in iterator:
             _write(_tsv_row(item) + "\n")
-    else:
-        _table_stream(iterator, columns)
+    elif not _table_stream(iterator, columns) and empty_hint:
+        info(empty_hint)
 
 
 def _json_stream(items: Iterator[Any]) -> None:
@@ -111,11 +117,9 @@ def _json_stream(items: Iterator[Any]) -> None:
     _write("[]\n" if first else "\n]\n")
 
 
-def _table_stream(items: Iterator[Any], columns: Sequence[str] | None) -> None:
-    from rich import box
-    from rich.table import Table
-
-    console = stdout_console()
+def _table_stream(items: Iterator[Any], columns: Sequence[str] | None) -> bool:
+    """Print the items as table pages; False if there were none."""
+    console: Console | None = None
     widths: list[int] | None = None
     first = True
     while page := list(islice(items, TABLE_PAGE)):
@@ -125,6 +129,15 @@ def _table_stream(items: Iterator[Any], columns: Sequence[str] | None) -> None:
         if widths is None:
             # The first page fixes the column widths so later pages line up under one header.
             widths = [max(len(_title(c)), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+        titles = [_title(c) for c in cols]
+        # plain ASCII rows that fit: written as Rich would, without importing it (cli/_table.py)
+        if write_plain(titles, widths, cells, show_header=first, console_width=PIPE_WIDTH):
+            first = False
+            continue
+        from rich import box
+        from rich.table import Table
+
+        console = console or stdout_console()
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, show_header=first, pad_edge=False)
         for col, width in zip(cols, widths, strict=False):
             # Fixed widths keep later pages under the first page's header; longer cells wrap.
@@ -133,6 +146,7 @@ def _table_stream(items: Iterator[Any], columns: Sequence[str] | None) -> None:
             table.add_row(*row_cells)
         console.print(table)
         first = False
+    return not first
 
 
 def _columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -93,7 +93,8 @@ def telemetry(
     ]
     if failed and not kinds:
         kinds = ["requests"]
-    items = _webservice(opts, name).get_telemetry(
+    service = _webservice(opts, name)
+    items = service.get_telemetry(
         kinds=kinds or None,
         since=None if request_id and since == "1h" else since,
         failed=failed,
@@ -107,7 +108,26 @@ def telemetry(
                 item["message"] = (
                     f"{item['method']} {item['path']} → {item['status']} in {item['durationMs']} ms"
                 )
-    render_items(items, opts, columns=columns)
+    hint = _telemetry_hint(service, name, since, request_id) if not items else None
+    render_items(items, opts, columns=columns, empty_hint=hint)
+
+
+def _telemetry_hint(service: Any, name: str, since: str | None, request_id: str | None) -> str:
+    """Why a telemetry table is empty: recording is off, or nothing matched yet."""
+    if not (service.deployment_config or {}).get("appInsightsEnabled"):
+        return (
+            f"No telemetry: service {name} does not record it (appInsightsEnabled is off). "
+            f"Turn it on with `modelport service update -n {name} --ai true`."
+        )
+    if request_id:
+        return f"No telemetry records for request {request_id} of service {name}."
+    if not since:
+        window = ""
+    elif since[:-1].isdigit():  # 30s, 15m, 1h, 2d
+        window = f" in the last {since}"
+    else:
+        window = f" since {since}"
+    return f"No telemetry records for service {name}{window} yet (try a longer --since)."
 
 
 def data(

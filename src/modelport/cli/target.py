@@ -24,6 +24,11 @@ app.add_typer(attach_app, name="attach")
 
 COLUMNS = ["name", "computeType", "context", "namespace", "clusterServer", "imageRegistry"]
 
+EMPTY_HINT = (
+    "No compute targets: services run on this machine (computeType local). Attach a Kubernetes "
+    "cluster with `modelport target attach kubernetes -n NAME --kubeconfig FILE`."
+)
+
 NameOption = Annotated[
     str, typer.Option("--name", "-n", help="Compute target name.", metavar="NAME")
 ]
@@ -92,7 +97,7 @@ def list_(opts: CommonOptions) -> None:
     from modelport.sdk.compute_target import ComputeTarget
 
     items = (t.serialize() for t in ComputeTarget.list(opts.workspace()))
-    render_items(items, opts, columns=COLUMNS)
+    render_items(items, opts, columns=COLUMNS, empty_hint=EMPTY_HINT)
 
 
 @app.command("show")

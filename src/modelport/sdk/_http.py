@@ -8,16 +8,11 @@ on where the token comes from. Blob transfers stream in fixed-size chunks (const
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
-
-import httpx
 
 from modelport import __version__
 from modelport.errors import (
@@ -28,6 +23,11 @@ from modelport.errors import (
     error_for_status,
 )
 from modelport.sdk._target import ENV_CA_BUNDLE, ENV_TOKEN, Target, resolve_target
+
+if TYPE_CHECKING:  # httpx loads on first use: a plain-HTTP call goes through _http_lite instead
+    import httpx
+
+    from modelport.sdk._http_lite import LiteConnection
 
 CHUNK = 1024 * 1024
 PAGE_SIZE = 100
@@ -41,6 +41,41 @@ class TransferProgress(Protocol):
     def advance(self, nbytes: int) -> None: ...
 
     def stop(self) -> None: ...
+
+
+class Response(Protocol):
+    """What callers read of an answer: ``httpx.Response`` or ``_http_lite.LiteResponse``."""
+
+    status_code: int
+
+    @property
+    def reason_phrase(self) -> str: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def is_success(self) -> bool: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
+class _TransportFailed(Exception):
+    """A request failed on the way (either transport); ``cause`` says how."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class _ConnectFailed(_TransportFailed):
+    """The connection could not be opened: nothing was sent."""
 
 
 class _NoProgress:
@@ -61,6 +96,8 @@ def seg(value: str | int) -> str:
 
 def sha256_file(path: Path, progress: TransferProgress | None = None) -> tuple[str, int]:
     """Hash a file in chunks: (hex digest, size)."""
+    import hashlib  # blob transfers only: a listing does not pay for it
+
     digest = hashlib.sha256()
     size = 0
     if progress is not None:
@@ -108,10 +145,13 @@ class Client:
     ) -> None:
         self.target = target
         self.progress: TransferProgress = progress or _NoProgress()
-        self._timeout = httpx.Timeout(timeout, connect=5.0)
+        self._timeout = timeout
         self._http: httpx.Client | None = None
+        self._lite: LiteConnection | None = None
+        self._found = False  # _url, _token and _verify name the server (see _discover)
         self._url: str | None = target.url
         self._token: str | None = target.token
+        self._verify: str | bool = True
 
     @classmethod
     def resolve(
@@ -129,13 +169,14 @@ class Client:
     @property
     def url(self) -> str:
         """The server's base URL (starts the local server if that is the target)."""
-        self._connect()
+        self._discover()
         assert self._url is not None
         return self._url
 
-    def _connect(self, *, restart: bool = False) -> httpx.Client:
-        if self._http is not None and not restart:
-            return self._http
+    def _discover(self, *, restart: bool = False) -> None:
+        """Find the server (the local one: start it if needed) and how to trust it."""
+        if self._found and not restart:
+            return
         # A remote HTTPS server with a private CA: MODELPORT_CA_BUNDLE names the CA file.
         verify: str | bool = os.environ.get(ENV_CA_BUNDLE) or True
         if self.target.is_local:
@@ -151,22 +192,52 @@ class Client:
             self._token = self.target.token or info.token
             # The local server's own certificate (often self-signed) is the one to trust.
             verify = info.ca_file or verify
-        if self._http is not None:
-            self._http.close()
+        if str(self._url).startswith("http://"):
+            verify = False  # plain HTTP: skip loading the CA store (~45 ms) it would never use
+        self._verify = verify
+        self._found = True
+        self.close()
+
+    def _headers(self) -> dict[str, str]:
         headers = {"User-Agent": f"modelport-sdk/{__version__}"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        if str(self._url).startswith("http://"):
-            verify = False  # plain HTTP: skip loading the CA store (~45 ms) it would never use
-        self._http = httpx.Client(
-            base_url=f"{self._url}/api/v1", headers=headers, timeout=self._timeout, verify=verify
-        )
+        return headers
+
+    def _connect(self, *, restart: bool = False) -> httpx.Client:
+        """The httpx client (TLS, proxies, streamed downloads); connects on first use."""
+        self._discover(restart=restart)
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.Client(
+                base_url=f"{self._url}/api/v1",
+                headers=self._headers(),
+                timeout=httpx.Timeout(self._timeout, connect=5.0),
+                verify=self._verify,
+            )
         return self._http
+
+    def _lite_connection(self, *, restart: bool = False) -> LiteConnection | None:
+        """The standard-library transport, when httpx would add nothing (see _http_lite)."""
+        self._discover(restart=restart)
+        if self._lite is None:
+            from modelport.sdk import _http_lite
+
+            if not _http_lite.usable(str(self._url)):
+                return None
+            self._lite = _http_lite.LiteConnection(
+                f"{self._url}/api/v1", self._headers(), connect=5.0, read=self._timeout
+            )
+        return self._lite
 
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
             self._http = None
+        if self._lite is not None:
+            self._lite.close()
+            self._lite = None
 
     def __enter__(self) -> Client:
         return self
@@ -186,7 +257,7 @@ class Client:
         content: Any = None,
         headers: Mapping[str, str] | None = None,
         ok_statuses: tuple[int, ...] = (),
-    ) -> httpx.Response:
+    ) -> Response:
         """Send one request; raise the modelport error for any non-2xx answer not in ``ok_statuses``."""
         response = self._send(
             method, path, json=json, params=params, content=content, headers=headers
@@ -195,21 +266,41 @@ class Client:
             return response
         raise self._error(response)
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        http = self._connect()
+    def _send(self, method: str, path: str, **kwargs: Any) -> Response:
         try:
-            return http.request(method, path, **kwargs)
-        except httpx.ConnectError as exc:
+            return self._send_once(method, path, kwargs)
+        except _ConnectFailed as exc:
             if not self.target.is_local or kwargs.get("content") is not None:
-                raise self._unreachable(exc) from None
+                raise self._unreachable(exc.cause) from None
             # A stale server.json (the server died): ask the daemon once more, then retry.
-            http = self._connect(restart=True)
+            self._discover(restart=True)
             try:
-                return http.request(method, path, **kwargs)
-            except httpx.TransportError as again:
-                raise self._unreachable(again) from None
+                return self._send_once(method, path, kwargs)
+            except _TransportFailed as again:
+                raise self._unreachable(again.cause) from None
+        except _TransportFailed as exc:
+            raise self._unreachable(exc.cause) from None
+
+    def _send_once(self, method: str, path: str, kwargs: dict[str, Any]) -> Response:
+        """One request over _http_lite where it serves, else httpx; failures as _TransportFailed."""
+        lite = self._lite_connection()
+        if lite is not None:
+            from modelport.sdk._http_lite import LiteConnectError, LiteTransportError
+
+            try:
+                return lite.request(method, path, **kwargs)
+            except LiteConnectError as exc:
+                raise _ConnectFailed(exc) from None
+            except LiteTransportError as exc:
+                raise _TransportFailed(exc) from None
+        import httpx
+
+        try:
+            return self._connect().request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            raise _ConnectFailed(exc) from None
         except httpx.TransportError as exc:
-            raise self._unreachable(exc) from None
+            raise _TransportFailed(exc) from None
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params).json()
@@ -253,7 +344,7 @@ class Client:
 
     # -- errors ------------------------------------------------------------------------------
 
-    def _error(self, response: httpx.Response) -> ModelportError:
+    def _error(self, response: Response) -> ModelportError:
         message = _message_of(response)
         if response.status_code == 401:
             return AuthenticationError(f"{message.rstrip('.')}. {self._auth_hint()}")
@@ -302,6 +393,9 @@ class Client:
 
     def upload_stream(self, workspace: str, stream: IO[bytes], *, label: str) -> dict[str, Any]:
         """Upload a binary stream: spooled to a temporary file first, since the hash comes first."""
+        import hashlib
+        import tempfile
+
         with tempfile.TemporaryFile() as spool:
             digest = hashlib.sha256()
             size = 0
@@ -336,10 +430,15 @@ class Client:
 
     def download_blob(self, workspace: str, sha256: str, dest: Path, *, size: int = 0) -> None:
         """Stream a blob to ``dest``: written to a temporary sibling, verified, then renamed."""
+        import hashlib
+        import uuid
+
         dest.parent.mkdir(parents=True, exist_ok=True)
         # Not mkstemp: its 0600 would stick to the model file; 0666 & ~umask is what a copy gets.
         tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.part"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        import httpx
+
         http = self._connect()
         self.progress.start(f"download {dest.name}", size)
         try:
@@ -368,7 +467,7 @@ class Client:
             self.progress.stop()
 
 
-def _message_of(response: httpx.Response) -> str:
+def _message_of(response: Response) -> str:
     try:
         body = response.json()
     except ValueError:

@@ -1,0 +1,105 @@
+"""cli/_table.py writes a list table without Rich: the same bytes as Rich, or it declines."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from contextlib import redirect_stdout
+
+import pytest
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from modelport.cli import _output
+from modelport.cli._options import CommonOptions, OutputFormat
+from modelport.cli._table import write_plain
+
+TITLES = ["Name", "Id", "Version", "CreatedTime"]
+ROWS = [
+    ["digits", "digits:1", "1", "2026-12-05T11:40:27.812104+00:00"],
+    ["a", "a:12", "12", ""],
+    ["x.y_z-1", "x.y_z-1:3", "3", "2026-01-01T00:00:00+00:00"],
+]
+
+
+def _widths(titles: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    return [max(len(t), *(len(r[i]) for r in rows)) for i, t in enumerate(titles)]
+
+
+def _rich(
+    titles: Sequence[str], widths: Sequence[int], rows: Sequence[Sequence[str]], header: bool
+) -> str:
+    """What cli/_output.py's Rich table writes to a pipe."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=_output.PIPE_WIDTH, highlight=False, soft_wrap=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, show_header=header, pad_edge=False)
+    for title, width in zip(titles, widths, strict=True):
+        table.add_column(title, width=width, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    return buf.getvalue()
+
+
+def _plain(
+    titles: Sequence[str], widths: Sequence[int], rows: Sequence[Sequence[str]], header: bool
+) -> str | None:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        done = write_plain(
+            titles, widths, rows, show_header=header, console_width=_output.PIPE_WIDTH
+        )
+    return buf.getvalue() if done else None
+
+
+@pytest.mark.parametrize("header", [True, False])
+@pytest.mark.parametrize("rows", [ROWS, ROWS[:1], [["", "", "", ""]]])
+def test_plain_rows_are_written_as_rich_writes_them(header: bool, rows: list[list[str]]) -> None:
+    widths = _widths(TITLES, rows)
+    assert _plain(TITLES, widths, rows, header) == _rich(TITLES, widths, rows, header)
+    wider = [w + 3 for w in widths]  # a later page under the first page's wider columns
+    assert _plain(TITLES, wider, rows, header) == _rich(TITLES, wider, rows, header)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "[bold]markup",  # Rich reads markup
+        "thumbs :+1: up",  # and emoji codes
+        "score :100:",
+        "caf\u00e9",  # not ASCII (cell widths)
+        "\u4e2d\u6587",  # wide characters
+        "tab\there",
+        "line\nbreak",
+        " padded ",
+        "x" * 50,  # longer than its column: Rich folds it
+    ],
+)
+def test_anything_rich_would_change_is_left_to_rich(cell: str) -> None:
+    rows = [["digits", "digits:1", "1", cell]]
+    widths = _widths(TITLES, [["digits", "digits:1", "1", "short"]])
+    assert _plain(TITLES, widths, rows, True) is None
+
+
+def test_a_table_wider_than_the_pipe_is_left_to_rich() -> None:
+    rows = [["n" * 200, "i" * 200, "1", ""]]
+    assert _plain(TITLES, _widths(TITLES, rows), rows, True) is None
+
+
+def test_render_items_pages_mix_both_writers_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    items = [{"name": f"m{i}", "note": "plain"} for i in range(3)]
+    items[1]["note"] = "[red]"  # this page goes through Rich
+    opts = CommonOptions(output=OutputFormat.table)
+    old_page = _output.TABLE_PAGE
+    _output.TABLE_PAGE = 1
+    try:
+        _output.render_items(iter(items), opts)
+    finally:
+        _output.TABLE_PAGE = old_page
+    widths = [4, 5]
+    expected = "".join(
+        _rich(["Name", "Note"], widths, [[item["name"], item["note"]]], header=i == 0)
+        for i, item in enumerate(items)
+    )
+    assert capsys.readouterr().out == expected
