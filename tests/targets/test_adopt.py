@@ -6,6 +6,7 @@ import json
 import urllib.request
 from pathlib import Path
 
+from modelport.targets.base import LivenessProbe
 from modelport.targets.local import LocalDriver
 
 from .conftest import cleanup, is_alive, kill9, make_spec, replica_pids, wait_for
@@ -98,5 +99,24 @@ def test_adopt_finishes_a_retirement_and_kills_unknown_strays(
             what="the unknown strays to be killed",
         )
         assert sorted(replica_pids(run_dir)) == [r.pid for r in rev2.replicas]
+    finally:
+        cleanup(second)
+
+
+def test_an_adopted_ready_replica_reads_ready_before_its_first_probe(
+    driver: LocalDriver, app_dir: Path, run_dir: Path
+) -> None:
+    """The state file says it was ready: a restarted server keeps it ready until a probe says
+    otherwise (its service reads Healthy, not Unhealthy, across the restart)."""
+    driver.apply(make_spec(app_dir, liveness=LivenessProbe(period_seconds=30, timeout_seconds=2)))
+    before = driver.wait_ready("ws/svc", 1)
+    driver.close()
+
+    second = new_driver(run_dir)
+    try:
+        second.adopt()
+        rev = second.observe("ws/svc").revision(1)  # right away: no probe has answered yet
+        assert rev is not None and rev.ready
+        assert [r.pid for r in rev.replicas] == [r.pid for r in before.replicas]
     finally:
         cleanup(second)

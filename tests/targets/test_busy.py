@@ -70,6 +70,12 @@ def test_long_run_is_busy_not_hung_and_one_over_its_timeout_is_killed_with_its_r
     ]
     for call in calls:
         call.start()
+    # a probe unanswered because run() holds the replica: busy, and still ready (Healthy)
+    seen = wait_for(
+        lambda: (r := driver.observe("ws/slow").revision(1)) and r.replicas[0].busy and r,
+        what="the slow replica to be seen busy inside run()",
+    )
+    assert seen.ready and seen.replicas[0].ready and "status" not in answers["slow"]
     for call in calls:
         call.join(timeout=150)
 

@@ -92,18 +92,18 @@ class DeployContext:
         return thread
 
     def warm_up(self) -> threading.Thread:
-        """At server start, off every request's path: the installed interpreters (``uv python
-        list``, 1-3 s) that the first environment check of this process would otherwise wait for
-        (only where environments run as services' own users, which looks for a reachable one)."""
+        """At server start, off every request's path: pick the interpreter an unpinned environment
+        gets (for replicas running as their own user, a reachable twin of the server's: a probe of
+        the pythons on PATH), so the first environment check of this process finds it cached."""
 
         def warm() -> None:
             from modelport.environments import interpreters
 
             try:
-                if interpreters.for_replica_users(self.env_cache):
-                    interpreters.available()
+                shared = interpreters.for_replica_users(self.env_cache)
+                interpreters.select(None, _log.debug, shared=shared)
             except Exception:  # the deploy that needs it looks again, with its log
-                _log.exception("listing the installed interpreters failed")
+                _log.exception("choosing the default interpreter failed")
 
         thread = threading.Thread(target=warm, name="modelport-warm-up", daemon=True)
         thread.start()
