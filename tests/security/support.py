@@ -18,6 +18,9 @@ import httpx
 from tests.conftest import START_TIMEOUT, ServerProcess
 
 WS = "/workspaces/default"
+# Body limits of the shared limits server (conftest.py, test_limits_and_paths.py)
+JSON_LIMIT = 64 * 1024
+UPLOAD_LIMIT = 1024 * 1024
 
 
 def start_server_with_env(

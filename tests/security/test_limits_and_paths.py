@@ -6,28 +6,25 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.security.support import WS, blob_problems, sha, start_server_with_env, temp_files
-
-JSON_LIMIT = 64 * 1024
-UPLOAD_LIMIT = 1024 * 1024
+from tests.security.support import (
+    JSON_LIMIT,
+    UPLOAD_LIMIT,
+    WS,
+    blob_problems,
+    sha,
+    temp_files,
+)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    env = {
-        "MODELPORT_MAX_JSON_BYTES": str(JSON_LIMIT),
-        "MODELPORT_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
-    }
-    s = start_server_with_env(tmp_path_factory.mktemp("limits-home"), env)
-    yield s
-    s.stop()
+def server(limits_server: ServerProcess) -> ServerProcess:
+    return limits_server  # tests/security/conftest.py: shared with test_routes_auth
 
 
 def _artifacts(server: ServerProcess) -> Path:

@@ -68,19 +68,14 @@ def test_every_route_in_the_openapi_document_needs_the_token(server: ServerProce
 
 
 def test_routes_answer_401_to_a_wrong_token_before_any_lookup(
-    tmp_path_factory: pytest.TempPathFactory, server: ServerProcess
+    limits_server: ServerProcess, server: ServerProcess
 ) -> None:
     # every loopback address is one client: a server with a budget for every route
-    lenient = start_server_with_env(
-        tmp_path_factory.mktemp("lenient-home"), {"MODELPORT_AUTH_FAILURES": "10000"}
-    )
-    try:
-        with client_from(lenient, "127.0.1.10", token="wrong-token") as c:
-            for method, path in (r for r in _routes(server) if r not in OPEN_ROUTES):
-                r = c.request(method.upper(), _fill(path).removeprefix("/api/v1"), json={})
-                assert r.status_code == 401, (method, path, r.status_code, r.text)
-    finally:
-        lenient.stop()
+    # (tests/security/conftest.py)
+    with client_from(limits_server, "127.0.1.10", token="wrong-token") as c:
+        for method, path in (r for r in _routes(server) if r not in OPEN_ROUTES):
+            r = c.request(method.upper(), _fill(path).removeprefix("/api/v1"), json={})
+            assert r.status_code == 401, (method, path, r.status_code, r.text)
 
 
 def test_wrong_tokens_are_rate_limited_but_the_right_token_passes(server: ServerProcess) -> None:
