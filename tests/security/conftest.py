@@ -31,3 +31,17 @@ def limits_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
     s = start_server_with_env(tmp_path_factory.mktemp("limits-home"), env)
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def deploy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One plain deploy server (shared environment cache) for the modules whose tests only add
+    objects of their own: test_data_plane, test_env_secrets, test_isolation. Each deletes its
+    services at its end (``delete_services``), so no replica outlives its module."""
+    from tests.conftest import start_server
+    from tests.e2e.deploy_support import kill_leftovers, start_deploy_server
+
+    s = start_deploy_server(start_server, tmp_path_factory.mktemp("deploy") / "home")
+    yield s
+    s.stop()
+    kill_leftovers(s.home)

@@ -115,3 +115,16 @@ def leftover_guard(base: Path) -> Any:
     for pid in set(replica_pids(base)) - before:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def delete_services(server: ServerProcess, workspace: str = "default") -> None:
+    """Delete every service of ``workspace`` and wait: a module's end on a shared server."""
+    c = server.client()
+    names = [s["name"] for s in c.get(f"/workspaces/{workspace}/services").json()["value"]]
+    ops = [c.delete(f"/workspaces/{workspace}/services/{name}") for name in names]
+    deadline = time.monotonic() + 120
+    for name, r in zip(names, ops, strict=True):
+        assert r.status_code in (202, 404), r.text
+        while c.get(f"/workspaces/{workspace}/services/{name}").status_code != 404:
+            assert time.monotonic() < deadline, f"service {name} was not deleted"
+            time.sleep(0.1)  # poll interval, bounded by the deadline

@@ -18,17 +18,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess, start_server
-from tests.e2e.deploy_support import WS, deploy, deployed, start_deploy_server, tagged_script
-from tests.security.support import start_server_with_env
+from tests.conftest import ServerProcess
+from tests.e2e.deploy_support import WS, deploy, deployed, tagged_script
+from tests.security.support import delete_services, start_server_with_env
 from tests.tls_support import self_signed
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    s = start_deploy_server(start_server, tmp_path_factory.mktemp("dataplane") / "home")
-    yield s
-    s.stop()
+def server(deploy_server: ServerProcess) -> Iterator[ServerProcess]:
+    yield deploy_server  # tests/security/conftest.py: shared with other modules
+    delete_services(deploy_server)
 
 
 def _score(uri: str, credential: str | None, **kw: Any) -> httpx.Response:

@@ -11,13 +11,13 @@ import httpx
 
 from modelport.server.security import envsecrets
 from tests.conftest import ServerProcess
-from tests.e2e.deploy_support import delete_and_wait, deploy, deployed, module_server
+from tests.e2e.deploy_support import delete_and_wait, deploy, deployed
 
 WS = "/workspaces/default"
 SECRET = "s3cr3t-connection-string-0123456789"
 PASSWORD = "registry-password-9876543210"
 
-deploy_server = module_server("env-secrets")
+# deploy_server: tests/security/conftest.py (shared; this module deletes its service)
 
 
 def _spec(name: str, **env: str) -> dict[str, Any]:

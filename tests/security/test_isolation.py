@@ -11,7 +11,7 @@ import pytest
 
 from modelport.targets.local import isolation
 from tests.conftest import ServerProcess
-from tests.e2e.deploy_support import MINIMAL, start_deploy_server, wait_until
+from tests.e2e.deploy_support import MINIMAL, wait_until
 from tests.security.support import sha
 
 SCRIPT = "def init():\n    pass\n\ndef run(raw):\n    return {'ok': True}\n"
@@ -25,18 +25,9 @@ def _upload(c: httpx.Client, ws: str, data: bytes, path: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def world(
-    tmp_path_factory: pytest.TempPathFactory,
+    deploy_server: ServerProcess,
 ) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
-    started: list[ServerProcess] = []
-
-    def factory(**kw: Any) -> ServerProcess:
-        from tests.conftest import start_server
-
-        s = start_server(kw.pop("home"), **kw)
-        started.append(s)
-        return s
-
-    server = start_deploy_server(factory, tmp_path_factory.mktemp("iso") / "home")
+    server = deploy_server  # tests/security/conftest.py: shared; its services deleted below
     c = server.client()
     for ws in ("alpha", "beta"):
         assert c.post("/workspaces", json={"name": ws}).status_code == 201
@@ -72,8 +63,6 @@ def world(
     yield server, {"model": model, "run": run, "op": op, "keys": keys}
     c.delete(f"{A}/services/svc")
     wait_until(lambda: c.get(f"{A}/services/svc").status_code == 404, 60, "the delete")
-    for s in started:
-        s.stop()
 
 
 def test_objects_of_one_workspace_are_404_through_another(
