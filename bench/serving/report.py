@@ -20,6 +20,7 @@ import argparse
 import glob
 import json
 import os
+import statistics
 import subprocess
 from typing import Any
 
@@ -250,21 +251,30 @@ def details(f: R) -> list[str]:
     return out
 
 
-def targets(f: R) -> dict[str, tuple[str, bool | None]]:
+# A target: its text in one sweep, the number it is judged on, and the limit (num >= limit when
+# `at_least`, else num <= limit). Over several sweeps the number is also averaged and judged.
+Target = tuple[str, float | None, float, bool]
+
+
+def targets(f: R) -> dict[str, Target]:
     vs, w2, sec = f["modelport_vs"], f["workers2"], f["security"]
-    t: dict[str, tuple[str, bool | None]] = {}
+    t: dict[str, Target] = {}
 
     def g(c: int, key: str) -> Any:
         return vs.get(str(c), {}).get(key)
 
     r8, r1 = g(8, "vs_kserve"), g(1, "vs_kserve")
-    t["≥ 3× KServe at c=8"] = (fmt(r8, ".2f", "×"), r8 >= 3 if r8 else None)
-    t["≥ 2.8× KServe at c=1"] = (fmt(r1, ".2f", "×"), r1 >= 2.8 if r1 else None)
+    t["≥ 3× KServe req/s at c=8"] = (fmt(r8, ".2f", "×"), r8, 3.0, True)
+    t["≥ 2.8× KServe req/s at c=1"] = (fmt(r1, ".2f", "×"), r1, 2.8, True)
     for c in f["concs"]:
         p, b = g(c, "p99_ms"), g(c, "best_peer_p99_ms")
-        t[f"p99 ≤ best peer's at c={c}"] = (
+        if b is None:
+            continue
+        t[f"p99 ≤ best peer's at c={c} (ratio)"] = (
             f"{fmt(p, '.2f')} vs {fmt(b, '.2f')} ms",
-            p <= b if p and b else None,
+            p / b if p and b else None,
+            1.0,
+            False,
         )
     sc = f["script_cost_us"]
     cost = sc.get("modelport", sc.get("peers"))
@@ -272,28 +282,50 @@ def targets(f: R) -> dict[str, tuple[str, bool | None]]:
     for c in (1, 8):
         cpu = mp.get(str(c), {}).get("cpu_us_per_req")
         d = cpu - cost if cpu is not None and cost is not None else None
-        t[f"server CPU ≤ script + 60 µs (c={c})"] = (
-            f"{fmt(cpu)} − {fmt(cost)} = {fmt(d, '+.0f')} µs",
-            d <= 60 if d is not None else None,
+        t[f"server CPU ≤ script + 60 µs (c={c}), µs beyond"] = (
+            f"{fmt(cpu)} − {fmt(cost)} = {fmt(d, '+.0f')}",
+            d,
+            60.0,
+            False,
         )
     s = w2["modelport_w2"]["vs_one_worker_c64"]
-    t["workers 2 ≥ 1.8× one (c=64)"] = (fmt(s, ".2f", "×"), s >= 1.8 if s else None)
+    t["workers 2 ≥ 1.8× one worker (c=64)"] = (fmt(s, ".2f", "×"), s, 1.8, True)
     two, one = w2["modelport_w2_vs_kserve_w2_c64"], g(64, "vs_kserve")
-    t["× KServe with 2 workers ≥ × with 1 (c=64)"] = (
-        f"{fmt(two, '.2f', '×')} vs {fmt(one, '.2f', '×')}",
-        two >= one if two and one else None,
+    t["× KServe with 2 workers / × with 1 ≥ 1 (c=64)"] = (
+        f"{fmt(two, '.2f', '×')} / {fmt(one, '.2f', '×')}",
+        two / one if two and one else None,
+        1.0,
+        True,
     )
     for n in ("modelport_key", "modelport_tls", "modelport_keytls"):
         d = sec.get(f"{n}@1", {}).get("d_us_from_rps")
         dc = sec.get(f"{n}@1", {}).get("d_cpu_us")
-        t[f"{n[10:]} ≤ +30 µs/req (c=1)"] = (
-            f"{fmt(d, '+.0f')} µs (1/req/s), {fmt(dc, '+.0f')} µs (CPU)",
-            d <= 30 if d is not None else None,
-        )
+        t[f"{n[10:]}: ≤ +30 µs/req (c=1, from 1/req/s)"] = (fmt(d, "+.0f"), d, 30.0, False)
+        t[f"{n[10:]}: ≤ +30 µs/req (c=1, server CPU)"] = (fmt(dc, "+.0f"), dc, 30.0, False)
+    floor = f.get("model_floor")
+    srv = f["servers"].get("modelport")
+    if floor and srv:
+        cs = srv["cold_start_s"] - floor["s"]
+        rss = srv["peak_rss_mb"] - floor["rss_mb"]
+        # judged as shown (rounded): the issue's figures are +0.11 s and +8 MB
+        t["cold start ≤ model + 0.11 s"] = (fmt(cs, "+.2f", " s"), round(cs, 2), 0.11, False)
+        t["peak RSS ≤ model + 8 MB"] = (fmt(rss, "+.0f", " MB"), round(rss), 8.0, False)
     return t
 
 
-def model_floor(python: str, model: str) -> tuple[float, float]:
+def judge(num: float | None, limit: float, at_least: bool) -> bool | None:
+    if num is None:
+        return None
+    return num >= limit if at_least else num <= limit
+
+
+def model_floor(python: str, model: str, n: int = 3) -> tuple[float, float]:
+    """Median over n fresh interpreters of import + load time, and their RSS."""
+    runs = sorted(model_floor_once(python, model) for _ in range(n))
+    return runs[n // 2][0], statistics.median(mb for _, mb in runs)
+
+
+def model_floor_once(python: str, model: str) -> tuple[float, float]:
     code = (
         "import time;t=time.perf_counter();import joblib,numpy,sklearn;"
         f"m=joblib.load({model!r});"
@@ -327,39 +359,49 @@ def main() -> None:
         print(f"### Sweep `{f['run']}`\n\n```\n{f['info']}\n```\n")
         print("\n".join(table(f) + details(f)))
         print()
-    judged = [targets(f) for f in figs]
-    print("### Issue-15 targets\n")
-    print(
-        "| target | "
-        + " | ".join(f["run"] for f in figs)
-        + " | met |\n|---|"
-        + "---|" * (len(figs) + 1)
-    )
-    for key in judged[0]:
-        vals = [j[key] for j in judged]
-        oks = [ok for _, ok in vals]
-        met = (
-            "?"
-            if None in oks
-            else ("yes" if all(oks) else ("no" if not any(oks) else "in some sweeps"))
-        )
-        print(f"| {key} | " + " | ".join(v for v, _ in vals) + f" | {met} |")
     if a.python and a.model:
         secs, mb = model_floor(a.python, a.model)
-        mp = figs[-1]["servers"].get("modelport")
         print(
-            f"\nModel floor (fresh interpreter on CPU 0, import numpy+sklearn+joblib, load the model): {secs:.2f} s, {mb:.0f} MB RSS."
+            "Model floor (fresh interpreter on CPU 0: import numpy+sklearn+joblib, load the model;"
+            f" median of 3, measured after the sweeps): {secs:.2f} s, {mb:.0f} MB RSS.\n"
         )
-        if mp:
-            print(
-                f"modelport beyond it (sweep {figs[-1]['run']}): cold start {mp['cold_start_s'] - secs:+.2f} s, "
-                f"peak RSS {mp['peak_rss_mb'] - mb:+.0f} MB."
-            )
         for f in figs:
             f["model_floor"] = {"s": secs, "rss_mb": mb}
+    judged = [targets(f) for f in figs]
+    both = len(figs) > 1
+    print("### Issue-15 targets\n")
+    hdr = ["target", *(f["run"] for f in figs), *(["mean of sweeps"] if both else []), "met"]
+    print("| " + " | ".join(hdr) + " |\n|" + "---|" * len(hdr))
+    for key in judged[0]:
+        vals = [j.get(key, ("-", None, 0.0, True)) for j in judged]
+        limit, at_least = vals[0][2], vals[0][3]
+        oks = [judge(num, limit, at_least) for _, num, _, _ in vals]
+        cells = [key, *(text for text, _, _, _ in vals)]
+        nums = [num for _, num, _, _ in vals if num is not None]
+        if both:
+            mean = statistics.fmean(nums) if len(nums) == len(vals) else None
+            cells.append(fmt(mean, ".2f" if abs(limit) < 10 else "+.0f"))
+            oks_all = [*oks, judge(mean, limit, at_least)]
+        else:
+            oks_all = oks
+        met = (
+            "?"
+            if None in oks_all
+            else ("yes" if all(oks_all) else ("no" if not any(oks_all) else "partly"))
+        )
+        print("| " + " | ".join([*cells, met]) + " |")
     if a.json_out:
         for f, j in zip(figs, judged, strict=True):
-            f["targets"] = {k: {"value": v, "met": ok} for k, (v, ok) in j.items()}
+            f["targets"] = {
+                k: {
+                    "value": text,
+                    "number": num,
+                    "limit": lim,
+                    "at_least": al,
+                    "met": judge(num, lim, al),
+                }
+                for k, (text, num, lim, al) in j.items()
+            }
         with open(a.json_out, "w") as fh:
             json.dump(figs, fh, indent=1, ensure_ascii=False)
 
