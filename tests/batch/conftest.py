@@ -9,6 +9,7 @@ environment is a real uv build (``six``, which the test venv does not have) in a
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -43,39 +44,48 @@ class RayCluster:
 
 @pytest.fixture(scope="package")
 def ray_cluster() -> Iterator[RayCluster]:
-    import ray
-
     temp = tempfile.mkdtemp(prefix="rb-", dir="/tmp")  # short: Ray's socket paths must fit
     port, client = _free_port(), _free_port()
     ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
-    head = subprocess.Popen(
-        [ray_bin, "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
-         "--port", str(port), "--ray-client-server-port", str(client), "--num-cpus", "2",
-         "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:  # the client server listens last: then the whole head is up
-            try:
-                socket.create_connection(("127.0.0.1", client), timeout=1).close()
-                break
-            except OSError:
-                if head.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("ray start --head did not come up") from None
-                time.sleep(0.2)
-        ray.init(address=address, log_to_driver=False)
-        yield RayCluster(address, f"ray://127.0.0.1:{client}")
-    finally:
-        ray.shutdown()
-        head.send_signal(signal.SIGTERM)  # --block: stops the processes it started
+    with pytest.MonkeyPatch.context() as mp:
+        # our own token (not the shared ~/.ray/auth_token), for the head, this process and the
+        # CLI drivers the tests start; and "127.0.0.1" stays loopback: Ray otherwise rewrites a
+        # localhost address to the machine's other interface before it connects
+        mp.setenv("RAY_AUTH_MODE", "token")
+        mp.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
+        # a ray:// client's own server starts in its 30 s budget on a quiet machine only
+        mp.setenv("RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S", "180")
+        mp.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # read when ray is imported:
+        import ray  # noqa: E402 (after it)
+
+        head = subprocess.Popen(
+            [ray_bin, "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
+             "--port", str(port), "--ray-client-server-port", str(client), "--num-cpus", "2",
+             "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        address = f"127.0.0.1:{port}"
         try:
-            head.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            head.kill()
-            head.wait()
-        shutil.rmtree(temp, ignore_errors=True)
+            deadline = time.monotonic() + 90
+            while True:  # the client server listens last: then the whole head is up
+                try:
+                    socket.create_connection(("127.0.0.1", client), timeout=1).close()
+                    break
+                except OSError:
+                    if head.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("ray start --head did not come up") from None
+                    time.sleep(0.2)
+            ray.init(address=address, log_to_driver=False)
+            yield RayCluster(address, f"ray://127.0.0.1:{client}")
+        finally:
+            ray.shutdown()
+            head.send_signal(signal.SIGTERM)  # --block: stops the processes it started
+            try:
+                head.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                head.kill()
+                head.wait()
+            shutil.rmtree(temp, ignore_errors=True)
 
 
 @dataclass(frozen=True)
