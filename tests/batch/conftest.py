@@ -56,7 +56,7 @@ def ray_cluster() -> Iterator[RayCluster]:
         # a ray:// client's own server starts in its 30 s budget on a quiet machine only
         mp.setenv("RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S", "180")
         mp.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # read when ray is imported:
-        import ray  # noqa: E402 (after it)
+        import ray  # after it
 
         head = subprocess.Popen(
             [ray_bin, "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
