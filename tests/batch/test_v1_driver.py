@@ -131,3 +131,39 @@ def test_cli_scores_with_a_registered_model_and_records_the_run(
     with workspace_server.client() as client:
         details = client.get(f"/workspaces/{ws}/runs/{summary['runId']}").json()
     assert (details["status"], details["experimentName"]) == ("Completed", "batch-cli")
+
+
+def test_resuming_a_failed_recorded_run_records_the_attempt_in_a_child_run(
+    tmp_path: Path, workspace_server: ServerProcess
+) -> None:
+    import os
+
+    from tests.batch.scripts import make_files
+    from tests.batch.test_runs import BROKEN_UNTIL_FIXED
+
+    write(tmp_path, "score.py", BROKEN_UNTIL_FIXED)
+    make_files(tmp_path / "in", ["a.txt", "bad.txt"])
+    broken = tmp_path / "broken"
+    broken.touch()
+    ws = _workspace(workspace_server)
+    env = {**workspace_server.env, "BROKEN": str(broken)}
+    args = [sys.executable, "-m", "modelport.cli.main", "batch", "run", "--entry-script",
+            "score.py", "--input", "in", "--output", "out", "--mini-batch-size", "1",
+            "--error-threshold", "0", "--run-max-try", "1", "-w", ws, "--experiment", "fix"]  # fmt: skip
+    first = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert first.returncode != 0
+    run_id = json.loads(first.stdout)["runId"]
+    os.unlink(broken)
+    again = subprocess.run([*args, "--resume", run_id], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["succeeded"] == 2
+    with workspace_server.client() as client:
+        parent = client.get(f"/workspaces/{ws}/runs/{run_id}").json()
+        children = client.get(f"/workspaces/{ws}/runs", params={"parentRunId": run_id}).json()
+    assert parent["status"] == "Failed"  # a finished run's history stays as it was
+    (child,) = children["value"]
+    assert child["status"] == "Completed"
+    with workspace_server.client() as client:
+        metrics = client.get(f"/workspaces/{ws}/runs/{child['id']}/metrics").json()
+    assert metrics["succeeded"] == 2
