@@ -151,3 +151,19 @@ def test_server_stop_names_the_replicas_it_leaves_and_services_stops_them(
     assert replica_pids(home) == []
     quiet = run_cli("server", "stop", "-o", "json", env=env)
     assert json.loads(quiet.stdout) == {"stopped": False, "home": str(home)}
+
+
+def test_empty_telemetry_says_why_on_a_table_and_stays_an_empty_list_in_json(
+    served: tuple[Path, httpx.Client],
+) -> None:
+    env = {"MODELPORT_HOME": str(served[0])}
+    table = run_cli("service", "telemetry", "-n", SERVICE, env=env)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout == ""
+    assert table.stderr.strip() == (
+        f"No telemetry: service {SERVICE} does not record it (appInsightsEnabled is off). "
+        f"Turn it on with `modelport service update -n {SERVICE} --ai true`."
+    )
+    as_json = run_cli("service", "telemetry", "-n", SERVICE, "-o", "json", env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    assert (json.loads(as_json.stdout), as_json.stderr) == ([], "")

@@ -1,5 +1,9 @@
 """What a CLI call loads: only its own group, and none of the heavy parts it does not use.
 
+Against a running server, ``model list|show`` (table to a pipe, JSON, TSV) import neither httpx
+(a plain-HTTP request goes through sdk/_http_lite.py), nor Rich (cli/_table.py writes plain
+tables), nor pydantic: `python -X importtime` of the real command says what was imported.
+
 `modelport model list` once imported every group, pydantic (Typer's coercion), Rich, the config
 parsers and the deploy SDK: ~0.9 s of CPU per call. This pins the laziness (cli/main.py's
 LazyGroups, cli/_params.py), so a group that imports something heavy at its top shows up here.
@@ -8,8 +12,12 @@ LazyGroups, cli/_params.py), so a group that imports something heavy at its top 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+from tests.cli.conftest import CLI, Project, run_cli
 
 HEAVY = [
     "pydantic",
@@ -50,3 +58,62 @@ def test_model_list_and_service_list_load_only_what_they_use() -> None:
         assert out.returncode == 0, out.stderr
         loaded = json.loads(out.stdout)
         assert loaded == {"others": [], "heavy": []}, (group, loaded)
+
+
+# what the round trip of a short command against a plain-HTTP server must not import
+NOT_ON_A_ROUND_TRIP = [
+    "httpx",
+    "httpcore",
+    "rich",
+    "pydantic",
+    "yaml",
+    "jmespath",
+    "typer.rich_utils",
+]
+
+
+def _imported(project: Project, *args: str) -> set[str]:
+    result = run_cli(*args, env=project.server.env, cwd=project.folder)
+    assert result.returncode == 0, result.stderr
+    traced = subprocess.run(
+        [CLI[0], "-X", "importtime", *CLI[1:], *args],
+        env=_env(project),
+        cwd=project.folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert traced.returncode == 0, traced.stderr
+    assert traced.stdout == result.stdout  # the traced run printed what the plain run did
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in traced.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def _env(project: Project) -> dict[str, str]:
+    """run_cli's environment: the outer MODELPORT_* variables replaced by the server's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
+    return env | {"COLUMNS": "200"} | project.server.env
+
+
+def test_a_round_trip_imports_neither_httpx_nor_rich_nor_pydantic(
+    project: Project, tmp_path: Path
+) -> None:
+    model = tmp_path / "small.pkl"
+    model.write_bytes(b"\x80" * 64)
+    project.ok("model", "register", "-n", "startup-small", "-p", str(model))
+    for args in (
+        ("model", "list"),
+        ("model", "list", "-o", "json"),
+        ("model", "list", "-o", "tsv"),
+        ("model", "show", "-n", "startup-small", "-o", "json"),
+    ):
+        imported = _imported(project, *args)
+        assert "modelport.sdk._http_lite" in imported, args  # it did go to the server
+        heavy = sorted(
+            m for m in imported if any(m == h or m.startswith(h + ".") for h in NOT_ON_A_ROUND_TRIP)
+        )
+        assert heavy == [], (args, heavy)

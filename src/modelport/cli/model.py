@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from modelport.cli._lazy import lazy_group
 from modelport.cli._model_ref import (
     MetadataFileOption,
     ModelIdOption,
@@ -28,6 +29,9 @@ app = typer.Typer(
     "(latest by default), or -f FILE written by `register --output-metadata-file`.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
+    # `model deploy` lives in cli/deploy.py (the deployments engineer's module), `model package`
+    # in cli/package.py (packaging): each `register(app)`s its command when first named.
+    cls=lazy_group({"deploy": "modelport.cli.deploy", "package": "modelport.cli.package"}),
 )
 
 LIST_COLUMNS = ["name", "id", "version", "framework", "frameworkVersion", "createdTime"]
@@ -323,14 +327,3 @@ def delete(
     model = resolve_model(opts, model_id, name, version, metadata_file)
     model.delete()
     render({"id": model.id, "deleted": True}, opts)
-
-
-# `model deploy` lives in cli/deploy.py (the deployments engineer's module).
-from modelport.cli.deploy import register as _register_deploy  # noqa: E402
-
-_register_deploy(app)
-
-# `model package` lives in cli/package.py (packaging: build contexts, images, IoT Edge manifests).
-from modelport.cli.package import register as _register_package  # noqa: E402
-
-_register_package(app)
