@@ -36,8 +36,8 @@ def limits_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
 @pytest.fixture(scope="session")
 def deploy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One plain deploy server (shared environment cache) for the modules whose tests only add
-    objects of their own: test_data_plane, test_env_secrets, test_isolation. Each deletes its
-    services at its end (``delete_services``), so no replica outlives its module."""
+    objects of their own: test_data_plane, test_env_secrets, test_isolation, test_symlinks. Each
+    deletes its services at its end (``delete_services``), so no replica outlives its module."""
     from tests.conftest import start_server
     from tests.e2e.deploy_support import kill_leftovers, start_deploy_server
 

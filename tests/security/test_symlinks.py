@@ -16,9 +16,10 @@ from tests.conftest import ServerProcess
 
 
 @pytest.fixture
-def ws(workspace_server: ServerProcess) -> Iterator[Workspace]:
+def ws(deploy_server: ServerProcess) -> Iterator[Workspace]:
+    # the security suite's shared server (conftest.py); each test has a workspace of its own
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in workspace_server.env.items():
+        for key, value in deploy_server.env.items():
             mp.setenv(key, value)
         yield Workspace.create(f"sym-{uuid.uuid4().hex[:10]}")
 
