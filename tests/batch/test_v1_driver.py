@@ -30,7 +30,7 @@ def run(mini_batch):
 
 DRIVER = """
 import sys
-from azureml.core import Workspace, Experiment
+from azureml.core import Dataset, Workspace, Experiment
 from azureml.pipeline.core import Pipeline, PipelineData
 from azureml.pipeline.steps import ParallelRunConfig, ParallelRunStep
 
@@ -39,8 +39,9 @@ config = ParallelRunConfig(
     source_directory=".", entry_script="score.py", mini_batch_size="4KB",
     error_threshold=10, output_action="append_row", environment=None,
     compute_target="local", process_count_per_node=2, node_count=1)
+digits = Dataset.Tabular.from_delimited_files(path=[(".", "digits.csv")])
 step = ParallelRunStep(
-    name="digits-batch", parallel_run_config=config, inputs=["digits.csv"],
+    name="digits-batch", parallel_run_config=config, inputs=[digits.as_named_input("digits")],
     output=PipelineData("scores", datastore=None), allow_reuse=True)
 run = Experiment(ws, "batch-digits").submit(Pipeline(workspace=ws, steps=[step]))
 print("status", run.wait_for_completion(show_output=True))

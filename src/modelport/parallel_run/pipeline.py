@@ -75,14 +75,17 @@ class PipelineRun(Run):
         self._lines.append(line)
 
     def _execute(self, pipeline: Pipeline) -> None:
+        from modelport.parallel_run.dataset import step_inputs
         from modelport.parallel_run.driver import BatchJob, run_batch
         from modelport.parallel_run.record import note_journal, record
 
         try:
             for step in pipeline.steps:
                 out = _output_dir(step, self.id)
-                job = BatchJob([os.fspath(i) for i in step.inputs], out, None,
-                               [str(a) for a in step.arguments], run_id=self.id)  # fmt: skip
+                paths, kind = step_inputs(step.inputs)  # paths or v1 Datasets
+                job = BatchJob(paths, out, kind, [str(a) for a in step.arguments],
+                               run_id=self.id, workspace=lambda: pipeline.workspace,
+                               log=self._say)  # fmt: skip
                 note_journal(self, out)
 
                 def progress(done: int, total: int, name: str = step.name) -> None:
