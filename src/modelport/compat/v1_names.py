@@ -20,6 +20,12 @@ NAMES: dict[str, dict[str, str]] = {
         "Experiment": f"{_SDK}.run:Experiment",
         "Run": "modelport.compat.run:Run",
         "Webservice": f"{_WS}:Webservice",
+        "Dataset": "modelport.parallel_run.dataset:Dataset",
+    },
+    "azureml.core.dataset": {"Dataset": "modelport.parallel_run.dataset:Dataset"},
+    "azureml.data": {
+        "FileDataset": "modelport.parallel_run.dataset:FileDataset",
+        "TabularDataset": "modelport.parallel_run.dataset:TabularDataset",
     },
     "azureml.core.workspace": {"Workspace": f"{_SDK}.workspace:Workspace"},
     "azureml.core.model": {
