@@ -184,12 +184,27 @@ def test_an_entry_script_runs_as_its_own_user_and_reads_none_of_the_servers_secr
     # the other service has a user of its own, not the box's
     other_show = c.get(f"{WS}/services/other").json()
     assert isolation.user_name("default/other") in other_show["replicaUser"]
-    # the environment came from an interpreter others can run, of the server's minor version
     # the replica directory (spec naming the interpreter root starts, logs) stays root's
     rev = home / "replicas" / "default" / "box" / "rev-1"
     assert rev.stat().st_uid == 0 and (rev / "spec.json").stat().st_uid == 0
     assert (rev / "replica-0.busy").stat().st_uid == seen["uid"]
+    # the environment came from an interpreter others can run, of the server's minor version
     cfg = next((home / "environments" / "envs").glob("*/pyvenv.cfg")).read_text()
     assert f"version_info = {sys.version_info.major}.{sys.version_info.minor}." in cfg
     home_line = next(x for x in cfg.splitlines() if x.startswith("home"))
     assert interpreters.unreachable(Path(home_line.split("=", 1)[1].strip())) is None
+
+
+def test_after_a_server_restart_service_show_still_names_the_user(
+    boxed: tuple[ServerProcess, Path],
+) -> None:
+    """The replicas outlive the server; the new one adopts them and reads their user from
+    their processes."""
+    server, _base = boxed
+    server.stop()
+    again = start_server_with_env(server.home, {})
+    try:
+        note = again.client().get(f"{WS}/services/box").json()["replicaUser"]
+        assert note.startswith(f"replicas run as user {isolation.user_name('default/box')} "), note
+    finally:
+        again.stop()

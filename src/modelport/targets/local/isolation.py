@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelport.environments.interpreters import run_problem, unreachable
+from modelport.targets.local import procs
 
 log = logging.getLogger("modelport.targets.local")
 
@@ -70,10 +71,33 @@ def shared_note() -> str:
 
 
 def describe(service: str) -> str:
-    """How the service's replicas run, as last decided in this process (or would be)."""
+    """How the service's replicas run: as last decided in this process, else (replicas adopted
+    after a server restart) as their running processes show, else as they would start."""
     if service in _notes:
         return _notes[service]
-    return shared_note() if not enabled() else f"replicas run as user {user_name(service)}"
+    if not enabled():
+        return shared_note()
+    running = _running_as(service)
+    if running is not None:
+        _notes[service] = running
+        return running
+    return f"replicas run as user {user_name(service)}"
+
+
+def _running_as(service: str) -> str | None:
+    """The user of a running replica of ``service`` (found by its environment), if any."""
+    for pid in procs.pids_with_env("MODELPORT_SERVICE_KEY", service):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
+        except (OSError, StopIteration, ValueError, IndexError):
+            continue
+        if uid == os.geteuid():
+            return "replicas run as the server's user (as started before the server's restart)"
+        with contextlib.suppress(KeyError):
+            return f"replicas run as user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+        return f"replicas run as uid {uid}"
+    return None
 
 
 def ensure_user(name: str) -> RunAs:
