@@ -22,6 +22,9 @@ from modelport.parallel_run.plan import MiniBatch
 from modelport.parallel_run.process import WorkerProcess
 
 Progress = Callable[[int, int], None]
+# mini-batches sent to a worker ahead of the one it runs: it starts the next one without waiting
+# for the driver to hear of the last, so a busy driver (or a loaded machine) never idles a worker
+PREFETCH = 1
 
 
 class BatchFailed(UserError):
@@ -52,8 +55,9 @@ class _Worker:
     process: Any  # local: the WorkerProcess; Ray: the actor handle
     conn: Any  # local: the driver's end of the socket; Ray: the ObjectRef of the pending call
     ready: bool = False
-    batch: MiniBatch | None = None
-    started: float = 0.0
+    batch: MiniBatch | None = None  # the mini-batch it runs now
+    started: float = 0.0  # when it began that one (its timeout counts from here)
+    queued: deque[MiniBatch] = field(default_factory=deque)  # sent, to run after ``batch``
 
 
 @dataclass
@@ -117,10 +121,18 @@ class LocalEngine:
 
     def _dispatch(self, state: _State) -> None:
         for w in self.workers:
-            if w.ready and w.batch is None and state.pending:
-                w.batch = state.pending.popleft()
-                w.started = time.monotonic()
-                self._send(w, w.batch.to_json())
+            while w.ready and state.pending and (w.batch is None or len(w.queued) < PREFETCH):
+                batch = state.pending.popleft()
+                if w.batch is None:
+                    w.batch, w.started = batch, time.monotonic()
+                else:
+                    w.queued.append(batch)
+                self._send(w, batch.to_json())
+
+    def _next(self, w: _Worker) -> None:
+        """The worker finished its mini-batch and has begun the next one it was sent."""
+        w.batch = w.queued.popleft() if w.queued else None
+        w.started = time.monotonic()
 
     def _send(self, w: _Worker, message: dict[str, Any]) -> None:
         w.conn.send(message)
@@ -169,13 +181,15 @@ class LocalEngine:
             tries = state.tries.get(w.batch.index, 0) + 1
             entry = Entry(w.batch.index, items, succeeded, max(0, items - succeeded), tries, part)
             self._finish(entry, summary)
-            w.batch = None
+            self._next(w)
         elif kind == "error" and w.batch is not None:
-            batch, w.batch = w.batch, None
+            batch = w.batch
+            self._next(w)
             self._failure(batch, state, summary, msg[2])
 
     def _replace(self, w: _Worker, state: _State, summary: Summary, reason: str) -> None:
         batch = w.batch
+        state.pending.extendleft(reversed(w.queued))  # never started: no try counted
         self._retire(w)
         self._start_worker()
         if batch is not None:

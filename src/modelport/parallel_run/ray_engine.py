@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from typing import Any
 
 from modelport.errors import UserError
@@ -92,7 +93,8 @@ class RayEngine(LocalEngine):
                 ray.init(address=self.address, log_to_driver=False)
         remote = ray.remote(num_cpus=0.5, max_restarts=0)(_Actor)
         actor = remote.remote(self._next_id, self.spec)
-        w = _Worker(self._next_id, actor, actor.setup.remote())
+        # conn: the calls sent to the actor, oldest first (Ray runs them in this order)
+        w = _Worker(self._next_id, actor, deque([actor.setup.remote()]))
         self._next_id += 1
         self.workers.append(w)
         return w
@@ -106,7 +108,7 @@ class RayEngine(LocalEngine):
             self._retire(w)
 
     def _send(self, w: _Worker, message: dict[str, Any]) -> None:
-        w.conn = w.process.run.remote(message)
+        w.conn.append(w.process.run.remote(message))
 
     def _step(self, state: _State, summary: Summary) -> None:
         ray = _ray()
@@ -114,11 +116,11 @@ class RayEngine(LocalEngine):
         now = time.monotonic()
         deadlines = [w.started + timeout - now for w in self.workers if w.batch is not None]
         wait_s = max(0.0, min(deadlines, default=1.0))
-        by_ref = {w.conn: w for w in self.workers if w.conn is not None}
+        by_ref = {w.conn[0]: w for w in self.workers if w.conn}
         ready, _ = ray.wait(list(by_ref), num_returns=1, timeout=wait_s)
         for ref in ready:
             w = by_ref[ref]
-            w.conn = None
+            w.conn.popleft()
             try:
                 message = ray.get(ref)
             except ray.exceptions.RayError as e:  # the actor died (killed, out of memory)
