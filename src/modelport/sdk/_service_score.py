@@ -6,8 +6,6 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from modelport.errors import UserError, WebserviceException
 from modelport.sdk._service_tls import verify_for
 
@@ -34,6 +32,8 @@ def score(service: Webservice, input_data: Any) -> Any:
         content = json.dumps(input_data)
     headers = {"Content-Type": "application/json"}
     verify = verify_for(service.scoring_uri, service._ssl_certificate)
+    import httpx  # here: `modelport service list` loads this module and never scores
+
     with httpx.Client(timeout=httpx.Timeout(300.0, connect=5.0), verify=verify) as http:
         response = http.post(service.scoring_uri, content=content, headers=headers)
         if response.status_code == 401:

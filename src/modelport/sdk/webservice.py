@@ -19,7 +19,7 @@ from modelport.errors import (
     OperationTimeout,
     WebserviceException,
 )
-from modelport.sdk import _follow, _snapshot
+from modelport.sdk import _follow
 from modelport.sdk._http import seg
 from modelport.sdk._service_auth import ServiceAuth
 from modelport.sdk._service_errors import LOG_TAIL, operation_failure
@@ -296,6 +296,8 @@ class Webservice(ServiceAuth):
 
     def reload(self, wait: bool = False, show_output: bool = False) -> None:
         """Restart the replicas with the source files as they are now on disk (no rebuild)."""
+        from modelport.sdk import _snapshot  # the specs and YAML: listing services needs neither
+
         spec = _snapshot.spec_from_properties(self.properties)
         body: dict[str, Any] = {}
         if spec is not None:
