@@ -109,7 +109,9 @@ def test_a_round_trip_imports_neither_httpx_nor_rich_nor_pydantic(
         ("model", "list"),
         ("model", "list", "-o", "json"),
         ("model", "list", "-o", "tsv"),
+        ("model", "show", "-n", "startup-small"),
         ("model", "show", "-n", "startup-small", "-o", "json"),
+        ("service", "list"),
     ):
         imported = _imported(project, *args)
         assert "modelport.sdk._http_lite" in imported, args  # it did go to the server

@@ -20,6 +20,7 @@ ROWS = [
     ["digits", "digits:1", "1", "2026-12-05T11:40:27.812104+00:00"],
     ["a", "a:12", "12", ""],
     ["x.y_z-1", "x.y_z-1:3", "3", "2026-01-01T00:00:00+00:00"],
+    ["url", "aml://asset/url:4", "4", "key=a:b/c, n=:12:"],  # colons that are no emoji code
 ]
 
 
@@ -68,6 +69,8 @@ def test_plain_rows_are_written_as_rich_writes_them(header: bool, rows: list[lis
         "[bold]markup",  # Rich reads markup
         "thumbs :+1: up",  # and emoji codes
         "score :100:",
+        "a:smile:b",
+        "x :Thumbs_Up-emoji: y",
         "caf\u00e9",  # not ASCII (cell widths)
         "\u4e2d\u6587",  # wide characters
         "tab\there",
@@ -103,3 +106,32 @@ def test_render_items_pages_mix_both_writers_in_order(capsys: pytest.CaptureFixt
         for i, item in enumerate(items)
     )
     assert capsys.readouterr().out == expected
+
+
+def _rich_key_values(data: dict[str, str]) -> str:
+    """What cli/_output.py's Rich key/value table of one object writes to a pipe."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=_output.PIPE_WIDTH, highlight=False, soft_wrap=False)
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("Key", style="bold")
+    table.add_column("Value", overflow="fold")
+    for key, value in data.items():
+        table.add_row(key, value)
+    console.print(table)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "digits", "id": "digits:1", "description": "", "url": "aml://asset/digits:1"},
+        {"k": "v"},
+        {"name": "digits", "tags": "[team]"},  # markup: Rich's
+        {"name": "d" * 250, "description": "x " * 100},  # wider than the pipe: Rich's
+    ],
+)
+def test_one_object_is_written_as_rich_writes_it(
+    data: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _output.render(data, CommonOptions(output=OutputFormat.table))
+    assert capsys.readouterr().out == _rich_key_values(data)

@@ -15,7 +15,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from modelport.cli._options import CommonOptions, OutputFormat
-from modelport.cli._table import write_plain
+from modelport.cli._table import KEY_VALUE_GAP, write_plain
 from modelport.errors import UserError
 
 if TYPE_CHECKING:  # Rich loads for tables and notes only: -o json/tsv/none never pay for it
@@ -164,6 +164,12 @@ def _title(column: str) -> str:
 
 
 def _print_key_values(data: Mapping[str, Any]) -> None:
+    rows = [[str(key), _cell(value)] for key, value in data.items()]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in (0, 1)]
+    if write_plain(
+        ["", ""], widths, rows, show_header=False, console_width=PIPE_WIDTH, gap=KEY_VALUE_GAP
+    ):
+        return
     from rich.table import Table
 
     table = Table(box=None, show_header=False, pad_edge=False)

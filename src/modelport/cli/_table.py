@@ -15,18 +15,28 @@ import re
 import sys
 from collections.abc import Sequence
 
-# Rich reads ":name:" as an emoji code; numeric names other than these two are not emoji
-_EMOJI_CODE = re.compile(r":(\S*?):")
+# Rich reads ":name:" as an emoji code (rich/_emoji_replace.py, the same pattern) when the name,
+# lowercased, is one of its emoji: those are made of these characters, and the only numeric ones
+# are 100 and 1234. A name with any other character ("://" in a URL) is text.
+_EMOJI_CODE = re.compile(r"(:(\S*?)(?:(?:\-)(emoji|text))?:)")
+_EMOJI_NAME = re.compile(r"[!#&()*+\-.0-9_a-zA-Z]+")
 _NUMERIC_EMOJI = {"100", "1234"}
 # variables that make Rich treat any output as a terminal
 _FORCED_TERMINAL = {"FORCE_COLOR", "TTY_COMPATIBLE"}
-_GAP = "   "  # right padding, the blank vertical divider, left padding
+LIST_GAP = "   "  # box.SIMPLE_HEAD: right padding, the blank vertical divider, left padding
+KEY_VALUE_GAP = "  "  # box=None: right padding, left padding
 
 
 def _plain(cell: str) -> bool:
     if not cell.isascii() or not cell.isprintable() or "[" in cell or cell != cell.strip():
         return False
-    return all(name.isdigit() and name not in _NUMERIC_EMOJI for name in _EMOJI_CODE.findall(cell))
+    return not any(_maybe_emoji(name) for _, name, _ in _EMOJI_CODE.findall(cell))
+
+
+def _maybe_emoji(name: str) -> bool:
+    if name.isdigit():
+        return name in _NUMERIC_EMOJI
+    return _EMOJI_NAME.fullmatch(name) is not None
 
 
 def write_plain(
@@ -36,14 +46,17 @@ def write_plain(
     *,
     show_header: bool,
     console_width: int,
+    gap: str = LIST_GAP,
 ) -> bool:
-    """Write the table to stdout if it is plain (see the module docstring); False if not."""
+    """Write the table to stdout if it is plain (see the module docstring); False if not.
+    ``gap``: what separates two columns (:data:`LIST_GAP`, or :data:`KEY_VALUE_GAP` for the
+    borderless two-column table of one object)."""
     if sys.stdout.isatty() or _FORCED_TERMINAL & os.environ.keys():
         return False  # Rich styles the header on a terminal and fits the terminal's width
     if not (getattr(sys.stdout, "encoding", None) or "utf-8").lower().startswith("utf"):
         return False  # Rich draws the rule in ASCII there
-    total = sum(widths) + len(_GAP) * (len(widths) - 1)
-    if not widths or total > console_width:
+    total = sum(widths) + len(gap) * (len(widths) - 1)
+    if not widths or not rows or total > console_width:
         return False
     lines = [titles] if show_header else []
     for line in (*lines, *rows):
@@ -53,8 +66,8 @@ def write_plain(
             return False
     out = []
     if show_header:
-        out.append(_GAP.join(t.ljust(w) for t, w in zip(titles, widths, strict=True)))
+        out.append(gap.join(t.ljust(w) for t, w in zip(titles, widths, strict=True)))
         out.append("\u2500" * total)
-    out.extend(_GAP.join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+    out.extend(gap.join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
     sys.stdout.write("\n".join(out) + "\n")
     return True
