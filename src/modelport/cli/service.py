@@ -33,6 +33,7 @@ from modelport.cli._deploy_inputs import (
     inference_spec,
     model_list,
 )
+from modelport.cli._lazy import lazy_group
 from modelport.cli._operation import finish, follow_operation
 from modelport.cli._options import (
     CommonOptions,
@@ -55,6 +56,16 @@ app = typer.Typer(
     "inferenceconfig.json --dc deploymentconfig.json`.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
+    # telemetry, data, metrics (docs/observe.md) and export --format kubernetes are built when
+    # named: `service list` need not build them
+    cls=lazy_group(
+        {
+            "telemetry": "modelport.cli.service_observe",
+            "data": "modelport.cli.service_observe",
+            "metrics": "modelport.cli.service_observe",
+            "export": "modelport.cli.kube_export",
+        }
+    ),
 )
 
 LIST_COLUMNS = ["name", "computeType", "state", "scoringUri", "updatedTime"]
@@ -321,10 +332,3 @@ def get_access_token(opts: CommonOptions, name: NameOption) -> None:
         },
         opts,
     )
-
-
-_observe.register(app)  # service telemetry, data (docs/observe.md)
-
-from modelport.cli import kube_export as _kube_export  # noqa: E402  (export --format kubernetes)
-
-_kube_export.register(app)
