@@ -5,7 +5,9 @@ Built once, where the server is assembled (``server/app.py``), and handed to wha
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -78,12 +80,18 @@ class DeployContext:
         """Build curated environments in the background (setting ``prebuild_environments``)."""
 
         def build() -> None:
-            from modelport.environments.build import ensure_built
+            from modelport.environments.build import compile_in_background, ensure_built
             from modelport.environments.curated import get_curated
 
+            # this thread (and the uv processes it starts) yields to requests and deploys
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
             for name in names:
                 try:
-                    ensure_built(get_curated(name), self.env_cache, _log.info)
+                    built = ensure_built(get_curated(name), self.env_cache, _log.info)
+                    # ready means compiled too: a first replica running as its service's own
+                    # user would otherwise compile its imports in memory (seconds)
+                    compile_in_background(built.python, _log.info)
                 except Exception:  # the deploy that needs it builds it again, with its log
                     _log.exception("prebuilding the environment %s failed", name)
 
