@@ -118,6 +118,10 @@ def run_batch(
     finally:
         journal.close()
         summary.seconds = round(time.monotonic() - began, 3)
+        if engine.first_ready is not None:
+            summary.startup_seconds = round(engine.first_ready - began, 3)
+            if engine.last_done is not None:
+                summary.work_seconds = round(engine.last_done - engine.first_ready, 3)
     if config.output_action == "append_row":
         journal.write_output(os.path.join(job.output_dir, str(config.append_row_file_name)))
     _write_json(os.path.join(base, "summary.json"), summary.as_dict())

@@ -44,6 +44,8 @@ class Summary:
     skipped: int = 0  # mini-batches already finished by an earlier attempt (--resume)
     engine: str = "local"  # which engine ran it: local or ray
     workers: int = 0
+    startup_seconds: float = 0.0  # until the first worker was ready (imports and init())
+    work_seconds: float = 0.0  # from then to the last mini-batch done (no start, no shutdown)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -80,6 +82,8 @@ class LocalEngine:
         self.journal = journal
         self._next_id = 0
         self.workers: list[_Worker] = []
+        self.first_ready: float | None = None  # time.monotonic() when a worker was first ready
+        self.last_done: float | None = None  # ... when the last mini-batch was recorded
 
     def _start_worker(self) -> _Worker:
         process = WorkerProcess(self._next_id, self.spec)
@@ -114,9 +118,13 @@ class LocalEngine:
         return self.config.process_count_per_node or 1
 
     def _shutdown(self) -> None:
+        idle = [w for w in self.workers if w.batch is None and w.process.is_alive()]
+        for w in idle:  # ask all first: they exit (atexit handlers, flushes) side by side
+            w.process.ask_to_stop()
+        deadline = time.monotonic() + 5.0
         for w in list(self.workers):
-            if w.batch is None and w.process.is_alive():  # idle: let it exit cleanly
-                w.process.stop()
+            if w in idle:
+                w.process.wait_until(deadline)
             self._retire(w)
 
     def _dispatch(self, state: _State) -> None:
@@ -174,6 +182,8 @@ class LocalEngine:
         kind = msg[0]
         if kind == "ready":
             w.ready = True
+            if self.first_ready is None:
+                self.first_ready = time.monotonic()
         elif kind == "init_failed":
             raise BatchFailed(f"init() failed in worker {w.id}: {msg[1].strip().splitlines()[-1]}")
         elif kind == "done" and w.batch is not None:
@@ -207,6 +217,7 @@ class LocalEngine:
 
     def _finish(self, entry: Entry, summary: Summary) -> None:
         self.journal.record(entry)
+        self.last_done = time.monotonic()
         summary.mini_batches += 1
         summary.processed += entry.items
         summary.succeeded += entry.succeeded

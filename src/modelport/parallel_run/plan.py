@@ -10,7 +10,7 @@ import glob
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from modelport.errors import UserError
 
@@ -30,7 +30,15 @@ class MiniBatch:
     items: int = 0  # files: number of files; tables: unknown until read (0)
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies and was a tenth of the driver's CPU per batch
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "paths": self.paths,
+            "start": self.start,
+            "stop": self.stop,
+            "items": self.items,
+        }
 
 
 def list_inputs(inputs: list[str]) -> list[str]:

@@ -10,11 +10,13 @@ pidfd says when the child exits, even while it is stuck in ``run()``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
 import subprocess
 import sys
+import time
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
@@ -62,11 +64,12 @@ class WorkerProcess:
             os.close(self.sentinel)
             self.sentinel = -1
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask an idle worker to exit (its script's atexit handlers run), kill it after timeout."""
-        try:
+    def ask_to_stop(self) -> None:
+        """Ask an idle worker to exit cleanly (its script's atexit handlers run)."""
+        with contextlib.suppress(OSError):
             self.conn.send(None)
-            self.popen.wait(timeout=timeout)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        self.kill()
+
+    def wait_until(self, deadline: float) -> None:
+        """Wait for it to exit until ``deadline`` (time.monotonic()); kill() does the rest."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
