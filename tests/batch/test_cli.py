@@ -28,6 +28,14 @@ def _wait_for(predicate: object, timeout: float = 60.0) -> None:
     raise AssertionError("condition not reached before the deadline")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
 def test_kill_9_of_the_driver_then_resume_gives_every_row_once(tmp_path: Path) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -49,6 +57,9 @@ def test_kill_9_of_the_driver_then_resume_gives_every_row_once(tmp_path: Path) -
     finally:
         driver.wait()
     assert not (out / "parallel_run_step.txt").exists()
+    workers = [int(p.name.split("-")[1]) for p in marks.glob("init-*")]
+    assert workers
+    _wait_for(lambda: not any(_alive(pid) for pid in workers))  # they die with their driver
     (run_dir,) = (out / "runs").iterdir()
     resumed = subprocess.run(
         [*args, "--resume", run_dir.name], env=_env(marks), capture_output=True, timeout=120

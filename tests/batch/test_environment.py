@@ -87,3 +87,26 @@ def test_an_unknown_environment_is_one_line(tmp_path: Path, script_env: BuiltEnv
     assert result.returncode != 0
     assert "environment 'no-such-env.txt' is not a file or a folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_v1_environment_object_is_built_and_its_variables_reach_the_script(
+    tmp_path: Path, script_env: BuiltEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelport.parallel_run.config import ParallelRunConfig
+    from modelport.parallel_run.driver import BatchJob, run_batch
+    from modelport.sdk.environment import Environment
+
+    monkeypatch.setenv("MODELPORT_ENV_CACHE", str(script_env.cache))
+    env = Environment.from_pip_requirements("scoring", str(script_env.requirements))
+    env.environment_variables = {"GREETING": "hello"}
+    script = write(
+        tmp_path, "score.py", USES_SIX.replace("six.__version__", "os.environ['GREETING']")
+    )
+    inputs = make_files(tmp_path / "in", ["a.txt"])
+    config = ParallelRunConfig(
+        entry_script=str(script), error_threshold=0, output_action="append_row", environment=env
+    )
+    _, summary = run_batch(config, BatchJob([str(inputs)], str(tmp_path / "out")))
+    assert summary.status == "Completed", summary.error
+    env_dir = str(Path(script_env.python).parent.parent)  # the same build: same lock, same key
+    assert (tmp_path / "out" / "parallel_run_step.txt").read_text() == f"a.txt hello {env_dir}\n"
