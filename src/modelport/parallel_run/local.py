@@ -153,7 +153,8 @@ class LocalEngine:
         by_handle: dict[Any, _Worker] = {}
         for w in self.workers:
             by_handle[w.conn] = w
-            by_handle[w.process.sentinel] = w
+            if w.process.sentinel >= 0:
+                by_handle[w.process.sentinel] = w
         ready = wait(list(by_handle), timeout=wait_s)
         handled: set[int] = set()
         for handle in ready:

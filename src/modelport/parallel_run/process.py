@@ -49,7 +49,9 @@ class WorkerProcess:
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
-        self.sentinel = os.pidfd_open(self.popen.pid)
+        # Linux: a pidfd; elsewhere -1, and the socket's end-of-file says the worker is gone
+        pidfd_open = getattr(os, "pidfd_open", None)
+        self.sentinel: int = pidfd_open(self.popen.pid) if pidfd_open else -1
         self.conn.send((worker_id, dataclasses.asdict(spec)))
 
     def is_alive(self) -> bool:
