@@ -10,7 +10,9 @@ idle machine.
 (e.g. an older commit: ``git archive <commit> src | tar -x -C /tmp/old``) and prints the ratio,
 a comparison that holds on a loaded machine where absolute figures do not.
 
-    .venv/bin/python bench/cli_bench.py [--runs 15] [--compare /tmp/old/src]
+    .venv/bin/python bench/cli_bench.py [--runs 15] [--compare /tmp/old/src] [--hyperfine]
+
+Commands run through the console script (``.venv/bin/modelport``), as a user runs them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-CLI = [sys.executable, "-m", "modelport.cli.main"]
+# The console script, as a user runs it (`python -m` would add runpy's imports); it imports
+# modelport.cli.main, so PYTHONPATH picks the tree that --compare names.
+_SCRIPT = Path(sys.executable).with_name("modelport")
+CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "modelport.cli.main"]
 
 
 def run_once(args: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -44,10 +49,33 @@ def run_once(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def _hyperfine(runs: int, variants: dict[str, dict[str, str]]) -> None:
+    """`model list` under hyperfine (if installed), each variant with its environment."""
+    if shutil.which("hyperfine") is None:
+        print("hyperfine is not installed")
+        return
+    for name, env in variants.items():
+        print(f"hyperfine, {name}:", flush=True)
+        subprocess.run(
+            ["hyperfine", "-N", "--warmup", "3", "--runs", str(runs), "--style", "basic",
+             " ".join([*CLI, "model", "list"])],
+            env=env,
+            check=False,
+        )  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--compare", type=Path, help="another src/ to time alternately")
+    parser.add_argument(
+        "--hyperfine", action="store_true", help="also time `model list` with hyperfine"
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="modelport-cli-bench-"))
@@ -72,7 +100,7 @@ def main() -> int:
         subprocess.run([*CLI, "server", "start", "-o", "none"], env=env, check=True)
         for variant in variants.values():  # `model show` needs one; warms the bytecode caches
             run_once(commands["model register (2 KB)"], variant)
-        print(f"runs={args.runs}; median wall / median CPU (user+sys) per command")
+        print(f"runs={args.runs}; median wall / median CPU (user+sys) per command; {_load()}")
         for label, argv in commands.items():
             samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
             for _ in range(args.runs):
@@ -88,6 +116,9 @@ def main() -> int:
                 cpu_old = statistics.median(c for _, c in samples["compare"])
                 cells.append(f"CPU ratio {cpu_old / cpu_now:.2f}x")
             print(f"{label:<24} " + "   ".join(cells))
+        print(_load())
+        if args.hyperfine:
+            _hyperfine(args.runs, variants)
     finally:
         subprocess.run([*CLI, "server", "stop", "-o", "none"], env=env, check=False)
         shutil.rmtree(home, ignore_errors=True)
