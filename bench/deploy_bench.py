@@ -387,7 +387,7 @@ def main() -> int:
         cases = bench(args.runs, args.new_runs, set(args.cases.split(",")), workdir, args.verbose)
     finally:
         subprocess.run(
-            [sys.executable, "-m", "modelport.cli.main", "server", "stop"],
+            [sys.executable, "-m", "modelport.cli.main", "server", "stop", "--services"],
             capture_output=True,
             check=False,
         )
