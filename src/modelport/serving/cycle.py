@@ -46,6 +46,7 @@ class Cycle:
         "method",
         "response_complete",
         "scope",
+        "task",
         "url",
         "waiter",
     )
@@ -67,6 +68,7 @@ class Cycle:
         self.head: bytes | None = None  # the response head, held until the first body part
         self.response_complete = False
         self.waiter: asyncio.Future[None] | None = None
+        self.task: asyncio.Task[None] | None = None  # the task answering it (protocol.py)
 
     def wake(self) -> None:
         waiter = self.waiter
@@ -123,10 +125,10 @@ class Cycle:
         parts = [STATUS_LINES.get(status) or status_line(status)]
         has_length = closing = False
         for name, value in headers:
-            n = name.lower()
-            if n == b"content-length":
+            size = len(name)  # lower-cased (a new bytes) only when it could be one of the two
+            if size == 14 and name.lower() == b"content-length":
                 has_length = True
-            elif n == b"connection" and b"close" in value.lower():
+            elif size == 10 and name.lower() == b"connection" and b"close" in value.lower():
                 closing = True
             parts += (name, b": ", value, b"\r\n")
         if closing:

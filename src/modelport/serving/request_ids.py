@@ -34,7 +34,7 @@ def new_id(getrandbits: Callable[[int], int] = random.getrandbits) -> bytes:
     """A random (version 4) UUID for correlation, not secrecy: random.getrandbits avoids a
     getrandom() syscall per request (profiling showed os.urandom costly on a loaded host)."""
     h = b"%032x" % (getrandbits(128) & _VERSION_VARIANT_CLEAR | _VERSION_VARIANT_SET)
-    return b"%b-%b-%b-%b-%b" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+    return b"-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:]))  # a join: half a format's cost
 
 
 def resolve(

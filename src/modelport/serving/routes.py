@@ -91,7 +91,7 @@ class Routes:
     ) -> None:
         if self.state.draining:  # decided at answer time: keep-alive clients move to a sibling
             headers.append(CLOSE)
-        headers.append((b"content-length", str(len(body)).encode()))
+        headers.append((b"content-length", b"%d" % len(body)))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -202,6 +202,6 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 def exec_headers(exec_s: float, failed: bool) -> list[tuple[bytes, bytes]]:
     """v1's run() timing and failure headers, on every /score answer."""
     return [
-        (b"x-ms-run-fn-exec-ms", f"{exec_s * 1000:.3f}".encode()),
+        (b"x-ms-run-fn-exec-ms", b"%.3f" % (exec_s * 1000)),
         (b"x-ms-run-function-failed", b"True" if failed else b"False"),
     ]

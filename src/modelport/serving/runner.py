@@ -261,7 +261,10 @@ class Runner:
         """run() on the loop thread, nothing else running; the gate decided it is short."""
         gate = self.gate
         gate.loop_calls += 1
-        loop = asyncio.events._get_running_loop()
+        # the gate opened after calls on the threads, which know the loop: asking asyncio for it
+        # is a getpid() syscall per request (its fork check)
+        assert self.threads is not None
+        loop = self.threads.loop
         # hidden, so run() may call asyncio.run() as it could on a thread
         asyncio.events._set_running_loop(None)
         t0 = time.perf_counter()
