@@ -176,5 +176,9 @@ def test_service_show_says_why_replicas_share_the_servers_user(
     if isolation.enabled():
         assert note.startswith("replicas run as the server's user: "), note
         assert "is not traversable by other users" in note, note
+        # and the server said so at start, with how to move the home
+        log = (server.home / "server.log").read_text(errors="replace")
+        assert "replicas will run as the server's user, not users of their own: " in log
+        assert f"mv {server.home} " in log
     else:
         assert note == isolation.shared_note(), note

@@ -1,6 +1,9 @@
 """End to end, as root: a service's entry script runs as the service's own user and can read
 its app root and model, not the server's token, secret key or database, nor another service's
-files; it scores normally, and `modelport service show` names the user.
+files; it scores normally, and `modelport service show` names the user. Its auth file (and the
+other service's TLS files) are root's, readable by the service's group only: the script cannot
+rewrite its own keys, and a key regeneration still reaches it. Deleting a service removes its
+user and group.
 
 A real server (root, isolation on) with a home under a directory others may traverse, its
 environments built by the server itself (from an interpreter other users can run: on a host
@@ -10,6 +13,7 @@ and the probing script scored over HTTP with its key."""
 
 from __future__ import annotations
 
+import grp
 import json
 import os
 import pwd
@@ -17,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from tests.conftest import ServerProcess
 from tests.e2e.deploy_support import WS, deploy, deployed, kill_leftovers
 from tests.e2e.sdk_deploy_support import cli
 from tests.security.support import start_server_with_env
+from tests.tls_support import self_signed
 
 
 def _reachable_python() -> bool:
@@ -61,6 +67,7 @@ TARGETS = {{
     "other_script": HOME / "services/default/other/rev-1/app/score.py",
     "other_auth": HOME / "services/default/other/auth.json",
     "other_spec": HOME / "replicas/default/other/rev-1/spec.json",
+    "other_tls_key": HOME / "services/default/other/rev-1/tls/key.pem",
     "own_model": pathlib.Path(os.environ["AZUREML_MODEL_DIR"]) / "box.bin",
 }}
 
@@ -84,13 +91,20 @@ def _look():  # at scoring time: by then the other service is deployed too
         seen["token_write"] = "written"
     except OSError as exc:
         seen["token_write"] = type(exc).__name__
+    try:  # its own keys: read by the replica, never rewritten by its code
+        with open(HOME / "services/default/box/auth.json", "r+b") as f:
+            f.write(b"{{}}")
+        seen["own_auth_write"] = "written"
+    except OSError as exc:
+        seen["own_auth_write"] = type(exc).__name__
     return seen
 
 def run(raw):
     return {{"sum": sum(json.loads(raw)["data"]), "seen": _look()}}
 """
 OTHER = "def init():\n    pass\n\ndef run(raw):\n    return {'other': True}\n"
-SECRETS = ("token", "secret", "db", "server_log", "other_script", "other_auth", "other_spec")
+SECRETS = ("token", "secret", "db", "server_log", "other_script", "other_auth", "other_spec",
+           "other_tls_key")  # fmt: skip
 
 
 def _project(root: Path, script: str) -> Path:
@@ -134,7 +148,10 @@ def test_an_entry_script_runs_as_its_own_user_and_reads_none_of_the_servers_secr
     server, base = boxed
     home = server.home
     c = server.client()
-    other = deploy(c, "other", script=OTHER, config={"computeType": "local", "authEnabled": True})
+    cert, tls_key = self_signed(base / "tls")
+    tls = {"sslEnabled": True, "sslCertificate": cert.read_text(), "sslKey": tls_key.read_text()}
+    other = deploy(c, "other", script=OTHER, config={"computeType": "local", "authEnabled": True,
+                                                     **tls})  # fmt: skip
     # the box's deployment (below) runs meanwhile: two services, each with a user of its own
 
     project = _project(base / "box", PROBE.format(home=str(home)))
@@ -143,7 +160,9 @@ def test_an_entry_script_runs_as_its_own_user_and_reads_none_of_the_servers_secr
     assert reg.returncode == 0, reg.stderr
     shown = _deploy(server, project, "box", "boxm:1")
     assert shown["state"] == "Healthy", shown
-    assert deployed(c, other)["state"] == "Healthy"
+    other_shown = deployed(c, other)
+    assert other_shown["state"] == "Healthy", other_shown
+    assert other_shown["scoringUri"].startswith("https://")  # served from its TLS files
 
     # `service show` names the service's own user
     user = isolation.user_name("default/box")
@@ -169,7 +188,9 @@ def test_an_entry_script_runs_as_its_own_user_and_reads_none_of_the_servers_secr
     assert seen["own_model"] == "model-weights-of"
     for name in SECRETS:
         assert seen[name] == "PermissionError", (name, seen)
+    assert seen["own_auth_write"] == "PermissionError"
     for rel in (
+        "services/default/other/rev-1/tls/key.pem",
         "token",
         "secret.key",
         "db.sqlite",
@@ -194,6 +215,53 @@ def test_an_entry_script_runs_as_its_own_user_and_reads_none_of_the_servers_secr
     home_line = next(x for x in cfg.splitlines() if x.startswith("home"))
     assert interpreters.unreachable(Path(home_line.split("=", 1)[1].strip())) is None
 
+    # auth and TLS files: root's, the service's group may read them (the other service serves
+    # HTTPS from its files, so its replica read them), nobody else
+    gid = pwd.getpwnam(user).pw_gid
+    other_gid = pwd.getpwnam(isolation.user_name("default/other")).pw_gid
+    auth_file = home / "services/default/box/auth.json"
+    tls_dir = home / "services/default/other/rev-1/tls"
+    for path, group, mode in [(auth_file, gid, 0o640), (tls_dir, other_gid, 0o750),
+                              (tls_dir / "key.pem", other_gid, 0o640),
+                              (tls_dir / "cert.pem", other_gid, 0o640)]:  # fmt: skip
+        st = path.stat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, group, mode), path
+    assert json.loads(auth_file.read_text())["mode"] == "key"  # not rewritten by the script
+
+    # a key regeneration reaches the replica (root rewrites the file, keeping group and mode)
+    r = c.post(f"{WS}/services/box/regenerateKeys", json={"keyType": "Primary"})
+    assert r.status_code == 200, r.text
+    new = r.json()["primaryKey"]
+    uri = shown["scoringUri"]
+    assert _score(uri, new).status_code == 200
+    assert _score(uri, key).status_code == 401
+    st = auth_file.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, gid, 0o640)
+
+    # deleting a service removes its user and group
+    other_user = isolation.user_name("default/other")
+    delete_services_named(server, ["other"])
+    with pytest.raises(KeyError):
+        pwd.getpwnam(other_user)
+    with pytest.raises(KeyError):
+        grp.getgrnam(other_user)
+
+
+def _score(uri: str, key: str) -> httpx.Response:
+    body = {"data": [1]}
+    return httpx.post(uri, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+
+def delete_services_named(server: ServerProcess, names: list[str]) -> None:
+    c = server.client()
+    for name in names:
+        assert c.delete(f"{WS}/services/{name}").status_code == 202
+    deadline = time.monotonic() + 120
+    for name in names:
+        while c.get(f"{WS}/services/{name}").status_code != 404:
+            assert time.monotonic() < deadline, f"service {name} was not deleted"
+            time.sleep(0.1)  # poll interval, bounded by the deadline
+
 
 def test_after_a_server_restart_service_show_still_names_the_user(
     boxed: tuple[ServerProcess, Path],
@@ -205,6 +273,12 @@ def test_after_a_server_restart_service_show_still_names_the_user(
     again = start_server_with_env(server.home, {})
     try:
         note = again.client().get(f"{WS}/services/box").json()["replicaUser"]
-        assert note.startswith(f"replicas run as user {isolation.user_name('default/box')} "), note
+        user = isolation.user_name("default/box")
+        assert note.startswith(f"replicas run as user {user} "), note
+        # an adopted service's delete removes its user too
+        pwd.getpwnam(user)
+        delete_services_named(again, ["box"])
+        with pytest.raises(KeyError):
+            pwd.getpwnam(user)
     finally:
         again.stop()

@@ -326,8 +326,9 @@ def default_cache_root() -> Path:
     explicit = os.environ.get("MODELPORT_ENV_CACHE")
     if explicit:
         return Path(explicit)
-    home = Path(os.environ.get("MODELPORT_HOME") or "~/.modelport").expanduser()
-    return home / "environments"
+    from modelport.server.home import default_home  # the server's own default (root's too)
+
+    return default_home() / "environments"
 
 
 def curated(name: str) -> Environment:

@@ -22,11 +22,30 @@ LOG_FILE = "server.log"
 LOCK_FILE = "server.lock"
 
 
+# Root's default home: /root is 0700, so nothing under it can be handed to the services' own
+# users (targets/local/isolation.py). FHS, as dockerd's /var/lib/docker. An administrator (and
+# a test) may name another with MODELPORT_SYSTEM_HOME.
+SYSTEM_HOME = "/var/lib/modelport"
+SYSTEM_HOME_ENV = "MODELPORT_SYSTEM_HOME"
+
+
 def default_home() -> Path:
     """The server home when neither ``--home`` nor ``MODELPORT_HOME`` names one: the one
     definition, shared by the server's settings, the SDK and the CLI."""
     value = os.environ.get("MODELPORT_HOME")
-    return Path(value).expanduser() if value else Path.home() / ".modelport"
+    if value:
+        return Path(value).expanduser()
+    system = Path(os.environ.get(SYSTEM_HOME_ENV) or SYSTEM_HOME).expanduser()
+    return choose_default(Path.home(), os.geteuid() == 0, system)
+
+
+def choose_default(user_home: Path, root: bool, system_home: Path) -> Path:
+    """``~/.modelport``, except for root: ``system_home``, unless ``~/.modelport`` already
+    exists (an existing install keeps its workspace; the server log says how to move it)."""
+    own = user_home / ".modelport"
+    if not root or os.path.lexists(own):
+        return own
+    return system_home
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ class _Server(uvicorn.Server):
 def build_context(settings: ServerSettings) -> ServerContext:
     """Open the stores, migrate the schema and clean leftovers: everything before listening."""
     home_files.make_private(settings.home, traverse=isolation.enabled())
+    if (why := isolation.home_problem(settings.home)) is not None:
+        log.warning(why)  # e.g. root's older default /root/.modelport: say how to move
     token = home_files.ensure_token(settings.home)
     store = Store(settings.resolved_database_url)
     migrate.upgrade(store)

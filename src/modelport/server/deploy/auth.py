@@ -87,6 +87,7 @@ def write_auth_file(path: Path, document: dict[str, Any]) -> None:
             st = os.stat(path)
             if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
                 os.fchown(fd, st.st_uid, st.st_gid)
+                os.fchmod(fd, st.st_mode & 0o777)  # root's, 0640 for its group (isolation.py)
     finally:
         os.close(fd)
     os.replace(tmp, path)

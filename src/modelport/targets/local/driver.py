@@ -32,7 +32,7 @@ from modelport.targets.base import (
     PortInUse,
     ReplicaSetSpec,
 )
-from modelport.targets.local import limits, liveness, procs, rundir
+from modelport.targets.local import isolation, limits, liveness, procs, rundir
 from modelport.targets.local.causes import classify
 from modelport.targets.local.host import enable_tcp_migrate_req, kill_strays
 from modelport.targets.local.replica import Replica, free_port, probe
@@ -156,6 +156,8 @@ class LocalDriver:
             if folder.parent != self.run_dir:
                 with contextlib.suppress(OSError):
                     folder.parent.rmdir()  # the workspace folder, once empty
+            if not any(s == service for (s, _) in self._revisions):  # no deploy raced in
+                isolation.remove_user(service)  # under the lock: no replica of it can start
         log.info("%s: deleted", service)
 
     def adopt(self) -> list[str]:

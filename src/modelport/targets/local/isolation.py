@@ -3,8 +3,9 @@
 Entry scripts are arbitrary code. Run as the server's user, they could read ``HOME/token`` and
 ``HOME/secret.key`` (every service's keys). So a root server gives each service a system user
 ``mp-<hash of the service>`` (created with ``useradd`` on first use) and hands it exactly what
-its replicas need: its app root (entry script, sources, model copies), its auth and TLS files,
-its busy-mark file (not the replica directory: the server reads specs and writes logs there),
+its replicas need: its app root (entry script, sources, model copies), its busy-mark file (not
+the replica directory: the server reads specs and writes logs there), read-only access to its
+auth and TLS files (root's, group = the user's group, 0640: it cannot rewrite its own keys),
 read access to the environment modelport built for it and the serving runtime snapshot (packages,
 no secrets), and traverse-only (``o+x``) access to the directories on the way. The server's home
 is 0711: nothing in it can be listed, and everything else in it stays 0600/0700 root's.
@@ -15,7 +16,8 @@ an interpreter others can run: environments are built from one when a root serve
 reachable (``environments/interpreters.py``: pyenv's under ``/root`` is swapped for a system one
 of the same minor version). Where that cannot be, the replicas share the server's user and
 ``note`` (``service show``'s ``replicaUser``) says why. ``MODELPORT_REPLICA_USERS=off`` turns it
-off. A server that is not root cannot switch users: its replicas share its user.
+off. A server that is not root cannot switch users: its replicas share its user. A deleted
+service's user and group are removed (``remove_user``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelport.environments.interpreters import run_problem, unreachable
+from modelport.server.home import SYSTEM_HOME, SYSTEM_HOME_ENV
 from modelport.targets.local import procs
 
 log = logging.getLogger("modelport.targets.local")
@@ -116,6 +119,46 @@ def ensure_user(name: str) -> RunAs:
     return RunAs(name, pw.pw_uid, pw.pw_gid)
 
 
+def remove_user(service: str) -> None:
+    """Remove a deleted service's user and its group. Called once no revision of the service is
+    left and none can start (the driver holds its lock), so no new replica needs the user; a
+    replica of the same workspace/service name on another root server of this host still runs
+    as it, and then ``userdel`` refuses (exit 8) and the user stays."""
+    if os.geteuid() != 0 or not shutil.which("userdel"):
+        return
+    name = user_name(service)
+    with _lock:
+        _notes.pop(service, None)
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            return
+        done = subprocess.run(["userdel", name], capture_output=True, text=True, check=False)
+        if done.returncode not in (0, 6):  # 6: removed meanwhile
+            log.warning("userdel %s: %s (the user stays)", name, done.stderr.strip())
+            return
+        # userdel removes the user's own group too where USERGROUPS_ENAB (Debian): make sure
+        gone = subprocess.run(["groupdel", name], capture_output=True, text=True, check=False)
+        if gone.returncode not in (0, 6):
+            log.warning("groupdel %s: %s", name, gone.stderr.strip())
+
+
+def home_problem(home: Path) -> str | None:
+    """Why a root server's replicas cannot have users of their own with this home, and how to
+    move it (one line for the server log at start), or None."""
+    if not enabled():
+        return None
+    problem = unreachable(Path(os.path.realpath(home)).parent)
+    if problem is None:
+        return None
+    system = os.environ.get(SYSTEM_HOME_ENV) or SYSTEM_HOME
+    return (
+        f"replicas will run as the server's user, not users of their own: {problem}. To isolate "
+        f"them, stop the server and move the home (mv {home} {system}), or point MODELPORT_HOME "
+        "at a folder every directory above which others may traverse"
+    )
+
+
 def _open_tree(root: Path) -> None:
     """Make a shared tree (an environment: packages, no secrets) readable by everyone.
 
@@ -195,6 +238,25 @@ def _give(path: Path, user: RunAs) -> None:
                 os.chown(os.path.join(dirpath, name), user.uid, user.gid, follow_symlinks=False)
 
 
+def _share(path: Path, user: RunAs, home: Path, owned: list[Path]) -> None:
+    """``path`` (a file the replica reads: auth, TLS) becomes root's, group = the user's, 0640;
+    its folder too (0750) unless it also holds what the user owns (the service folder's auth
+    file: that folder stays traverse-only)."""
+    st = os.lstat(path)
+    if stat.S_ISREG(st.st_mode):
+        _root_group(str(path), st, user.gid, 0o640)
+    folder = path.parent
+    if folder != home and home in folder.parents and not any(folder in p.parents for p in owned):
+        _root_group(str(folder), os.lstat(folder), user.gid, 0o750)
+
+
+def _root_group(path: str, st: os.stat_result, gid: int, mode: int) -> None:
+    if (st.st_uid, st.st_gid) != (os.geteuid(), gid):
+        os.chown(path, os.geteuid(), gid, follow_symlinks=False)
+    if stat.S_IMODE(st.st_mode) != mode:
+        os.chmod(path, mode)  # lstat-ed a file or folder of root's: no symlink to follow
+
+
 def _traverse(path: Path, top: Path) -> None:
     """Add o+x to the directories between ``top`` (included) and ``path``."""
     for parent in reversed(path.parents):
@@ -231,16 +293,23 @@ def prepare(
     home: Path,
     owned: list[Path],
     shared: list[Path],
+    readable: list[Path] | None = None,
 ) -> tuple[RunAs | None, str]:
     """Get a service's replicas ready to run as its own user: (the user, a note for people).
-    ``owned`` paths become the user's; ``shared`` trees (environments) readable by all."""
-    user, note = _prepare(service, python, home, owned, shared)
+    ``owned`` paths become the user's; ``shared`` trees (environments) readable by all;
+    ``readable`` files (auth, TLS) readable by the user's group only, never writable by it."""
+    user, note = _prepare(service, python, home, owned, shared, readable or [])
     _notes[service] = note
     return user, note
 
 
 def _prepare(
-    service: str, python: str, home: Path, owned: list[Path], shared: list[Path]
+    service: str,
+    python: str,
+    home: Path,
+    owned: list[Path],
+    shared: list[Path],
+    readable: list[Path],
 ) -> tuple[RunAs | None, str]:
     if not enabled():
         return None, shared_note()
@@ -261,4 +330,8 @@ def _prepare(
     for path in owned:
         _give(path, user)
         _traverse(path, home)
+    real = [Path(os.path.realpath(p)) for p in owned]
+    for path in readable:
+        _traverse(path, home)
+        _share(Path(os.path.realpath(path)), user, home, real)
     return user, f"replicas run as user {user.name} (uid {user.uid})"

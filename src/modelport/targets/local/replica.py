@@ -176,12 +176,13 @@ class Replica:
         s = self.spec
         work = Path(s.working_dir)
         home = Path(os.path.commonpath([self.run_dir, work]))
-        files = (s.auth_file, s.tls_cert, s.tls_key)
-        owned = [work, self.busy_path, *(Path(p) for p in files if p)]  # not self.dir: specs, logs
+        owned = [work, self.busy_path]  # not self.dir: specs, logs
         model_dir = s.env.get("AZUREML_MODEL_DIR")
         if model_dir and work not in Path(model_dir).parents:
             owned.append(Path(model_dir))
-        return isolation.prepare(s.service, s.python, home, owned, [])
+        # auth and TLS files: read, never written, by the replica (root's, its group's, 0640)
+        readable = [Path(p) for p in (s.auth_file, s.tls_cert, s.tls_key) if p]
+        return isolation.prepare(s.service, s.python, home, owned, [], readable)
 
     def start(self, attempt: int) -> None:
         """Start the process (non-blocking); its output goes to the replica's log file."""
