@@ -94,6 +94,7 @@ def run_batch(
         source_dir=config.source_directory,
         arguments=[str(a) for a in job.arguments],
         env={
+            **_thread_caps(config, job),
             **(built.env_vars if built else {}),
             **job.env,
             "MODELPORT_BATCH_OUTPUT": os.path.abspath(job.output_dir),
@@ -126,6 +127,23 @@ def run_batch(
         journal.write_output(os.path.join(job.output_dir, str(config.append_row_file_name)))
     _write_json(os.path.join(base, "summary.json"), summary.as_dict())
     return run_id, summary
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _thread_caps(config: ParallelRunConfig, job: BatchJob) -> dict[str, str]:
+    """Local workers share this machine's cores: each one's math libraries get its share.
+
+    Without it, every worker's OpenBLAS/MKL/OpenMP starts one thread per core, so 2 workers on 2
+    cores run 4 busy threads and 2 processes score barely faster than 1. A value set in the
+    shell, the environment or the job wins (Ray sets its own per actor).
+    """
+    if job.engine != "local" or config.node_count > 1:
+        return {}
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    share = str(max(1, (cores or 1) // (config.process_count_per_node or 1)))
+    return {name: share for name in THREAD_VARIABLES if name not in os.environ}
 
 
 def _environment(
