@@ -7,8 +7,10 @@ interpreter other users can reach (the system's, not one under /root)."""
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -68,6 +70,8 @@ def home() -> Iterator[Path]:
     finally:
         os.umask(old)
         shutil.rmtree(base)
+        for service in ("ws/mine", "ws/other"):  # no mp- user outlives the test
+            isolation.remove_user(service)
 
 
 def test_an_entry_script_cannot_read_the_servers_token_or_another_service(home: Path) -> None:
@@ -135,3 +139,23 @@ def test_an_unreachable_interpreter_has_a_reachable_twin_of_its_minor_version(ho
     assert interpreters.run_problem(twin.path) is None, lines
     assert twin.version[:2] == (major, minor) and twin.path != hidden
     assert "so the service's replicas can run as a user of their own" in lines[0]
+
+
+def test_a_deleted_services_user_goes_unless_a_process_still_runs_as_it() -> None:
+    """The driver removes a deleted service's user; one a process still runs as (a replica of
+    the same workspace/service on another root server of this host) is kept by userdel."""
+    service = "ws/deleted"
+    user = isolation.ensure_user(isolation.user_name(service))
+    holder = subprocess.Popen(["sleep", "120"], user=user.uid, group=user.gid, extra_groups=[])
+    try:
+        isolation.remove_user(service)
+        assert pwd.getpwnam(user.name).pw_uid == user.uid  # still in use: kept
+    finally:
+        holder.kill()
+        holder.wait()
+    isolation.remove_user(service)
+    with pytest.raises(KeyError):
+        pwd.getpwnam(user.name)
+    with pytest.raises(KeyError):
+        grp.getgrnam(user.name)
+    isolation.remove_user(service)  # gone already: nothing to do, no error
