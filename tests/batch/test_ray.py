@@ -89,3 +89,40 @@ def test_cli_drives_a_ray_cluster_through_ray_client(
     assert (summary["engine"], summary["workers"], summary["succeeded"]) == ("ray", 2, 3)
     rows = (tmp_path / "out" / "parallel_run_step.txt").read_text().splitlines()
     assert rows == ["a.txt", "b.txt", "c.txt"]
+
+
+def test_kill_9_of_a_ray_driver_then_resume_gives_every_row_once(
+    tmp_path: Path, ray_cluster: RayCluster
+) -> None:
+    import signal
+    import time
+
+    write(tmp_path, "score.py", "import os, time\ndef init():\n    pass\ndef run(mini_batch):\n"
+          "    time.sleep(0.3)\n    return [os.path.basename(p) for p in mini_batch]\n")  # fmt: skip
+    names = [f"f{i:02}.txt" for i in range(10)]
+    make_files(tmp_path / "in", names)
+    args = [sys.executable, "-m", "modelport.cli.main", "batch", "run", "--entry-script",
+            "score.py", "--input", "in", "--output", "out", "--mini-batch-size", "1",
+            "--engine", "ray", "--address", ray_cluster.client, "--process-count", "2"]  # fmt: skip
+    driver = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            journals = list((tmp_path / "out").glob("runs/*/journal.jsonl"))
+            if journals and len(journals[0].read_text().splitlines()) >= 3:
+                break
+            assert driver.poll() is None, driver.communicate()
+            time.sleep(0.05)
+        driver.send_signal(signal.SIGKILL)
+    finally:
+        driver.wait()
+    (run_dir,) = (tmp_path / "out" / "runs").iterdir()
+    resumed = subprocess.run(
+        [*args, "--resume", run_dir.name], cwd=tmp_path, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["skipped"] >= 2 and summary["succeeded"] == 10
+    rows = (tmp_path / "out" / "parallel_run_step.txt").read_text().splitlines()
+    assert rows == names
