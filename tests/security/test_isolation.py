@@ -179,6 +179,6 @@ def test_service_show_says_why_replicas_share_the_servers_user(
         # and the server said so at start, with how to move the home
         log = (server.home / "server.log").read_text(errors="replace")
         assert "replicas will run as the server's user, not users of their own: " in log
-        assert f"mv {server.home} " in log
+        assert "move the home to /var/lib/modelport" in log
     else:
         assert note == isolation.shared_note(), note

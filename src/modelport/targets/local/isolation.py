@@ -154,8 +154,9 @@ def home_problem(home: Path) -> str | None:
     system = os.environ.get(SYSTEM_HOME_ENV) or SYSTEM_HOME
     return (
         f"replicas will run as the server's user, not users of their own: {problem}. To isolate "
-        f"them, stop the server and move the home (mv {home} {system}), or point MODELPORT_HOME "
-        "at a folder every directory above which others may traverse"
+        f"them, move the home to {system} (or any folder every directory above which others "
+        "may traverse): modelport server stop --services; mv the home; remove its environments "
+        "folder; start; delete and deploy the services again (docs/server.md, Root's home)"
     )
 
 
