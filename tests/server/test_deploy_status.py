@@ -129,3 +129,20 @@ def test_an_adopted_healthy_service_stays_healthy_across_a_server_restart(
     assert "-> Unhealthy" not in deploy_log, deploy_log
     delete_and_wait(second.client(), "steady")
     assert second.client().get(f"{WS}/services/steady").status_code == 404
+
+
+def test_an_operation_long_poll_answers_when_the_operation_ends(
+    deploy_servers: Callable[..., ServerProcess],
+) -> None:
+    """GET operations/{id}?waitSeconds=N holds the request until the operation is terminal (the
+    SDK and CLI follow deployments this way); without it the answer is immediate, as before."""
+    client = deploy_servers().client()
+    accepted = deploy(client, "polled", script=tagged_script("p"))
+    assert accepted.status_code == 202, accepted.text
+    op_id = accepted.json()["operation"]["id"]
+    op = client.get(f"{WS}/operations/{op_id}", params={"waitSeconds": 30}).json()
+    assert op["state"] == "Succeeded", op
+    assert client.get(f"{WS}/services/polled").json()["state"] == "Healthy"
+    bad = client.get(f"{WS}/operations/{op_id}", params={"waitSeconds": 31})
+    assert bad.status_code in (400, 422) and "message" in bad.json(), bad.text
+    delete_and_wait(client, "polled")

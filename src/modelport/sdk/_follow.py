@@ -127,8 +127,10 @@ def follow(
     delay = FIRST_POLL
     op_path = f"/workspaces/{seg(workspace)}/operations/{seg(operation_id)}"
     unreachable_since: float | None = None
+    # well inside the client's read timeout, so a long poll never looks like a lost server
+    longest = min(WAIT_S, float(getattr(client, "_timeout", 60.0)) / 3)
     while True:
-        wait = WAIT_WITH_LOGS_S if follower is not None else WAIT_S
+        wait = min(WAIT_WITH_LOGS_S if follower is not None else WAIT_S, longest)
         if deadline is not None:
             wait = max(0.0, min(wait, deadline - time.monotonic()))
         asked = time.monotonic()
