@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from modelport.server.home import default_home
 from modelport.server.main import parse_args
 from modelport.server.settings import SETTINGS
 
@@ -35,4 +36,5 @@ def test_defaults_are_local_only(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = parse_args([])
     assert settings.host == "127.0.0.1" and settings.port == 0
     assert settings.resolved_database_url.startswith("sqlite:///")
-    assert settings.home == Path("~/.modelport").expanduser()
+    # ~/.modelport; root: /var/lib/modelport unless ~/.modelport exists (test_default_home.py)
+    assert settings.home == default_home()
