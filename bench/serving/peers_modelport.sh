@@ -1,7 +1,8 @@
 # Peer definitions for harness/run_peers.sh (PEERS_FILE=bench/serving/peers_modelport.sh): modelport
 # in its measured modes, and KServe with two workers. modelport serves the azureml peer's entry
 # script unchanged (harness/peers/azureml/score.py) with every feature on (request ids, metrics,
-# admission control).
+# admission control). The modes launch once for their cold start (MODE_COLD=1): it is not what
+# they measure.
 MP_ROOT=${MP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 MP_PY=${MP_PY:-$MP_ROOT/.venv/bin/python}
 MP_ENVS=(--env "PATH=$MP_ROOT/.venv/bin:/usr/local/bin:/usr/bin:/bin")
@@ -35,32 +36,32 @@ peer_modelport() {
 }
 peer_modelport_w2() {  # two workers on both cores (wrk stays on CPU 1), at 64 connections
   mp_peer modelport_w2 5013 http --workers 2; WORKERS="2 (--workers 2, unpinned: CPUs 0-1)"
-  PCPU=0-1; PCONC=${W2_CONC:-64}
+  PCPU=0-1; PCONC=${W2_CONC:-64}; PCOLD=${MODE_COLD:-1}
 }
 peer_modelport_key() {
   mp_secrets; mp_peer modelport_key 5014 http --auth-file "$SECRETS/auth.json"
-  WORKERS="1 (key auth)"; PCONC=${SEC_CONC:-1,8}
+  WORKERS="1 (key auth)"; PCONC=${SEC_CONC:-1,8}; PCOLD=${MODE_COLD:-1}
   HEADERS=(--header "Authorization: Bearer $(cat "$SECRETS/key.txt")")
 }
 peer_modelport_tls() {
   mp_secrets
   mp_peer modelport_tls 5015 https --tls-cert "$SECRETS/cert.pem" --tls-key "$SECRETS/tlskey.pem"
-  WORKERS="1 (TLS)"; PCONC=${SEC_CONC:-1,8}
+  WORKERS="1 (TLS)"; PCONC=${SEC_CONC:-1,8}; PCOLD=${MODE_COLD:-1}
 }
 peer_modelport_keytls() {
   mp_secrets
   mp_peer modelport_keytls 5016 https --auth-file "$SECRETS/auth.json" \
     --tls-cert "$SECRETS/cert.pem" --tls-key "$SECRETS/tlskey.pem"
-  WORKERS="1 (key auth + TLS)"; PCONC=${SEC_CONC:-1,8}
+  WORKERS="1 (key auth + TLS)"; PCONC=${SEC_CONC:-1,8}; PCOLD=${MODE_COLD:-1}
   HEADERS=(--header "Authorization: Bearer $(cat "$SECRETS/key.txt")")
 }
 peer_modelport_plain() {  # the security modes' baseline, measured next to them
-  mp_peer modelport_plain 5017 http; WORKERS="1 (plain: the auth/TLS baseline)"
-  PCONC=${SEC_CONC:-1,8}
+  mp_peer modelport_plain 5018 http; WORKERS="1 (plain: the auth/TLS baseline)"
+  PCONC=${SEC_CONC:-1,8}; PCOLD=${MODE_COLD:-1}
 }
 peer_kserve_w2() {  # KServe's ModelServer with workers=2, unpinned like modelport_w2
   peer_kserve; NAME=kserve_w2; WORKERS="2 (ModelServer workers=2, unpinned: CPUs 0-1)"
-  CMD+=(--workers 2); PCPU=0-1; PCONC=${W2_CONC:-64}
+  CMD+=(--workers 2); PCPU=0-1; PCONC=${W2_CONC:-64}; PCOLD=${MODE_COLD:-1}
 }
 peer_modelport_batch() {
   NAME=modelport_batch; URL=http://127.0.0.1:5011/score; BODY=$M/body_data.json; EXPECT='[0]'
