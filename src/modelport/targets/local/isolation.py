@@ -332,7 +332,7 @@ def _prepare(
         _give(path, user)
         _traverse(path, home)
     real = [Path(os.path.realpath(p)) for p in owned]
-    for path in readable:
+    for path in (Path(os.path.realpath(p)) for p in readable):
         _traverse(path, home)
-        _share(Path(os.path.realpath(path)), user, home, real)
+        _share(path, user, home, real)
     return user, f"replicas run as user {user.name} (uid {user.uid})"
