@@ -35,6 +35,7 @@ RUN=$HERE/results/$OUT
 mkdir -p "$RUN"
 {
   echo "# git $(git -C "$HERE" log -1 --format='%h %cI %s' | cut -c1-100)"
+  echo "# uncommitted files under src/modelport: $(git -C "$HERE" status --porcelain -- ../../src/modelport | wc -l)"
   echo "# order: ${LIST[*]}"
 } >"$RUN/commit.txt"
 cat "$RUN/commit.txt"
