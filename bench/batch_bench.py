@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -161,6 +162,17 @@ def ray_data(root: Path, procs: int) -> tuple[int, float]:
 
 
 def main() -> None:
+    try:
+        _main()
+    finally:
+        for root in ROOTS:  # 20,000 files: not left behind in /tmp
+            shutil.rmtree(root, ignore_errors=True)
+
+
+ROOTS: list[Path] = []
+
+
+def _main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -168,6 +180,7 @@ def main() -> None:
     parser.add_argument("--only", help="run only the measurements whose name contains this")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="batch-bench-"))
+    ROOTS.append(root)
     print(f"making {args.files} files and a {args.rows}-row Parquet file in {root}", flush=True)
     make_data(root, args.files, args.rows)
     table: list[tuple[str, int, float, float]] = []
