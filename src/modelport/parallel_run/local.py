@@ -129,13 +129,18 @@ class LocalEngine:
 
     def _dispatch(self, state: _State) -> None:
         for w in self.workers:
-            while w.ready and state.pending and (w.batch is None or len(w.queued) < PREFETCH):
+            while w.ready and state.pending and (w.batch is None or self._ahead(w, state)):
                 batch = state.pending.popleft()
                 if w.batch is None:
                     w.batch, w.started = batch, time.monotonic()
                 else:
                     w.queued.append(batch)
                 self._send(w, batch.to_json())
+
+    def _ahead(self, w: _Worker, state: _State) -> bool:
+        # not in the run's tail: a mini-batch queued behind a long one would wait while another
+        # worker idles
+        return len(w.queued) < PREFETCH and len(state.pending) >= len(self.workers)
 
     def _next(self, w: _Worker) -> None:
         """The worker finished its mini-batch and has begun the next one it was sent."""
