@@ -33,15 +33,14 @@ import joblib
 import pytest
 import yaml
 
-from modelport import InferenceConfig, Model, Workspace
+from modelport import Model, Workspace
 from modelport.sdk.compute_target import ComputeTarget, KubernetesAttachConfiguration
 from modelport.sdk.webservice import Webservice
 from modelport.webservice import AksWebservice
 from tests.e2e import sdk_deploy_support as fixtures
-from tests.e2e.deploy_support import DIGITS_SCORE, digits_model, digits_rows
-from tests.e2e.sdk_deploy_support import DIGITS_PACKAGES, write_source
+from tests.e2e.deploy_support import digits_model, digits_rows
 from tests.kubernetes.api_stub import ApiStub, api_stub
-from tests.packaging.support import ensure_debian_base, podman_missing
+from tests.packaging.support import digits_conda_config, ensure_debian_base, podman_missing
 
 deploy_server = fixtures.deploy_server
 digits = fixtures.digits
@@ -87,15 +86,8 @@ def deployed(
         target = ComputeTarget.attach(ws, "stub", KubernetesAttachConfiguration(stub.kubeconfig()))
         with warnings.catch_warnings():  # baseImage: "deployments on this machine do not use it"
             warnings.simplefilter("ignore")
-            conda = folder / "conda.yml"  # v1: baseImage goes with a conda file, not an environment
-            conda.write_text(yaml.safe_dump({"dependencies": [{"pip": DIGITS_PACKAGES}]}))
-            inference = InferenceConfig(
-                entry_script="score.py",
-                source_directory=str(write_source(folder / "src", DIGITS_SCORE)),
-                runtime="python",
-                conda_file=str(conda),
-                base_image=ensure_debian_base(),  # the cluster's images start from it
-            )
+            # the cluster's images start from the registry-free base
+            inference = digits_conda_config(folder, base_image=ensure_debian_base())
             config = AksWebservice.deploy_configuration(num_replicas=1)
         service = Model.deploy(ws, NAME, [digits], inference, config)
         try:

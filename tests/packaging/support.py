@@ -14,8 +14,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 BASE_IMAGE = "localhost/debian-python:bookworm"
 BASE_LOCK = Path(tempfile.gettempdir()) / "mp-debian-base.lock"
@@ -24,6 +26,31 @@ RUN_FLAGS = (
     "--runtime", "runc", "--network=host",
     "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
 )  # fmt: skip
+
+
+def digits_conda_config(folder: Path, base_image: str | None = None) -> Any:
+    """The digits entry script with its packages in a v1 conda file (an InferenceConfig).
+
+    The image tests (tests/packaging, tests/kubernetes/test_kube_play.py) all use this one, so they
+    resolve one lock: the first image build installs it, the later ones reuse podman's layers."""
+    import yaml
+
+    from modelport import InferenceConfig
+    from tests.e2e.deploy_support import DIGITS_SCORE
+    from tests.e2e.sdk_deploy_support import DIGITS_PACKAGES, write_source
+
+    folder.mkdir(parents=True, exist_ok=True)
+    conda = folder / "conda.yml"  # v1: baseImage goes with a conda file, not an environment
+    conda.write_text(yaml.safe_dump({"dependencies": [{"pip": DIGITS_PACKAGES}]}))
+    with warnings.catch_warnings():  # "runtime is deprecated": v1 files still carry it
+        warnings.simplefilter("ignore")
+        return InferenceConfig(
+            entry_script="score.py",
+            source_directory=str(write_source(folder / "src", DIGITS_SCORE)),
+            runtime="python",
+            conda_file=str(conda),
+            base_image=base_image,
+        )
 
 
 def podman_missing() -> str | None:

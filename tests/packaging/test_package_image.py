@@ -23,8 +23,13 @@ from modelport import Model, Workspace
 from modelport.packaging.build import image_size
 from tests.e2e import sdk_deploy_support as fixtures
 from tests.e2e.deploy_support import digits_model, digits_rows
-from tests.e2e.sdk_deploy_support import digits_config
-from tests.packaging.support import RUN_FLAGS, ensure_debian_base, podman_missing, wait_healthy
+from tests.packaging.support import (
+    RUN_FLAGS,
+    digits_conda_config,
+    ensure_debian_base,
+    podman_missing,
+    wait_healthy,
+)
 
 deploy_server = fixtures.deploy_server
 digits = fixtures.digits
@@ -51,7 +56,7 @@ def image(ws: Workspace, digits: Model, tmp_path_factory: pytest.TempPathFactory
     # v1's default package type (DockerImage): wait_for_creation builds the image on this machine;
     # the base comes through the request, so the Dockerfile's own default BASE_IMAGE is what builds
     pkg = Model.package(
-        ws, [digits], digits_config(tmp_path_factory.mktemp("src")), generate_dockerfile=False,
+        ws, [digits], digits_conda_config(tmp_path_factory.mktemp("src")), generate_dockerfile=False,
         image_name="mp-test-digits", image_label=label, base_image=base,
     )  # fmt: skip
     started = time.monotonic()
