@@ -119,3 +119,45 @@ def test_a_round_trip_imports_neither_httpx_nor_rich_nor_pydantic(
             m for m in imported if any(m == h or m.startswith(h + ".") for h in NOT_ON_A_ROUND_TRIP)
         )
         assert heavy == [], (args, heavy)
+
+
+ON_A_TERMINAL = """
+import atexit, sys
+out, sys.argv = sys.argv[1], ["modelport", *sys.argv[2:]]
+atexit.register(lambda: open(out, "w").write("\\n".join(k for k, v in sys.modules.items() if v)))
+from modelport.cli.main import main
+main()
+"""
+
+
+def test_on_a_terminal_a_round_trip_imports_no_rich_either(
+    project: Project, tmp_path: Path
+) -> None:
+    """stdin, stdout and stderr on a pseudo-terminal: bold headers without Rich, and the
+    progress bar's Rich only when a transfer starts."""
+    import pty
+
+    model = tmp_path / "small.pkl"
+    model.write_bytes(b"\x80" * 64)
+    project.ok("model", "register", "-n", "startup-small", "-p", str(model))
+    loaded = tmp_path / "modules.txt"
+    primary, secondary = pty.openpty()
+    try:
+        for args in (("model", "list"), ("model", "show", "-n", "startup-small")):
+            proc = subprocess.run(
+                [CLI[0], "-c", ON_A_TERMINAL, str(loaded), *args],
+                env=_env(project) | {"TERM": "xterm", "COLUMNS": "200"},
+                cwd=project.folder,
+                stdin=secondary,
+                stdout=secondary,
+                stderr=secondary,
+                timeout=60,
+            )
+            assert proc.returncode == 0, args
+            modules = loaded.read_text().split()
+            assert "modelport.sdk._http_lite" in modules, args
+            heavy = sorted(m for m in modules if m == "rich" or m.startswith(("rich.", "httpx")))
+            assert heavy == [], (args, heavy)
+    finally:
+        os.close(primary)
+        os.close(secondary)

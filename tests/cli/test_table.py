@@ -48,9 +48,7 @@ def _plain(
 ) -> str | None:
     buf = io.StringIO()
     with redirect_stdout(buf):
-        done = write_plain(
-            titles, widths, rows, show_header=header, console_width=_output.PIPE_WIDTH
-        )
+        done = write_plain(titles, widths, rows, show_header=header, pipe_width=_output.PIPE_WIDTH)
     return buf.getvalue() if done else None
 
 
@@ -135,3 +133,72 @@ def test_one_object_is_written_as_rich_writes_it(
 ) -> None:
     _output.render(data, CommonOptions(output=OutputFormat.table))
     assert capsys.readouterr().out == _rich_key_values(data)
+
+
+class _Terminal(io.StringIO):
+    """A stdout that says it is a terminal (as Rich and cli/_table.py ask)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> _Terminal:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLUMNS", "120")
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR", "COLORTERM"):
+        monkeypatch.delenv(name, raising=False)
+    return _Terminal()  # tests write to it with redirect_stdout (pytest resets sys.stdout)
+
+
+def _through_rich(render: object, terminal: _Terminal, monkeypatch: pytest.MonkeyPatch) -> str:
+    """What cli/_output.py writes when cli/_table.py declines (Rich, on the same terminal)."""
+    monkeypatch.setattr(_output, "write_plain", lambda *args, **kwargs: False)
+    assert callable(render)
+    with redirect_stdout(terminal):
+        render()
+    return terminal.getvalue()
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_on_a_terminal_bold_headers_and_keys_are_written_as_rich_writes_them(
+    terminal: _Terminal, monkeypatch: pytest.MonkeyPatch, no_color: bool
+) -> None:
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")  # colours off; Rich keeps bold
+    opts = CommonOptions(output=OutputFormat.table)
+    items = [dict(zip(["name", "id", "version", "createdTime"], row, strict=True)) for row in ROWS]
+    obj = items[0] | {"description": "", "url": "aml://asset/digits:1"}
+    for render in (
+        lambda: _output.render_items(iter(items), opts),
+        lambda: _output.render(obj, opts),
+    ):
+        with redirect_stdout(terminal):
+            render()
+        ours = terminal.getvalue()
+        terminal.seek(0)
+        terminal.truncate()
+        with monkeypatch.context() as patched:
+            theirs = _through_rich(render, terminal, patched)
+        terminal.seek(0)
+        terminal.truncate()
+        assert "\x1b[1m" in ours
+        assert ours == theirs
+
+
+@pytest.mark.parametrize("env", [{"COLUMNS": "40"}, {"TERM": "dumb"}, {"FORCE_COLOR": "1"}])
+def test_a_narrow_dumb_or_forced_terminal_is_left_to_rich(
+    terminal: _Terminal, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    widths = _widths(TITLES, ROWS)
+    with redirect_stdout(terminal):
+        assert write_plain(TITLES, widths, ROWS, show_header=True, pipe_width=400) is False
+    assert terminal.getvalue() == ""
+
+
+def test_a_wide_enough_terminal_is_written_without_rich(terminal: _Terminal) -> None:
+    with redirect_stdout(terminal):
+        assert write_plain(TITLES, _widths(TITLES, ROWS), ROWS, show_header=True, pipe_width=40)
+    assert terminal.getvalue().startswith("\x1b[1mName")

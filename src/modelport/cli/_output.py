@@ -15,7 +15,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from modelport.cli._options import CommonOptions, OutputFormat
-from modelport.cli._table import KEY_VALUE_GAP, write_plain
+from modelport.cli._table import write_plain
 from modelport.errors import UserError
 
 if TYPE_CHECKING:  # Rich loads for tables and notes only: -o json/tsv/none never pay for it
@@ -131,7 +131,7 @@ def _table_stream(items: Iterator[Any], columns: Sequence[str] | None) -> bool:
             widths = [max(len(_title(c)), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
         titles = [_title(c) for c in cols]
         # plain ASCII rows that fit: written as Rich would, without importing it (cli/_table.py)
-        if write_plain(titles, widths, cells, show_header=first, console_width=PIPE_WIDTH):
+        if write_plain(titles, widths, cells, show_header=first, pipe_width=PIPE_WIDTH):
             first = False
             continue
         from rich import box
@@ -167,7 +167,7 @@ def _print_key_values(data: Mapping[str, Any]) -> None:
     rows = [[str(key), _cell(value)] for key, value in data.items()]
     widths = [max((len(row[i]) for row in rows), default=0) for i in (0, 1)]
     if write_plain(
-        ["", ""], widths, rows, show_header=False, console_width=PIPE_WIDTH, gap=KEY_VALUE_GAP
+        ["", ""], widths, rows, show_header=False, pipe_width=PIPE_WIDTH, key_value=True
     ):
         return
     from rich.table import Table
