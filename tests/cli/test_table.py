@@ -202,3 +202,22 @@ def test_a_wide_enough_terminal_is_written_without_rich(terminal: _Terminal) -> 
     with redirect_stdout(terminal):
         assert write_plain(TITLES, _widths(TITLES, ROWS), ROWS, show_header=True, pipe_width=40)
     assert terminal.getvalue().startswith("\x1b[1mName")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "No compute targets: attach one with `modelport target attach kubernetes -n NAME`.",
+        "Stopped 2 replicas (digits-svc:1, digits-svc:2) [kept running].",
+        "a :smile: here",  # an emoji code: Rich's
+        "caf\u00e9 \u2192 ok",  # not ASCII: Rich's
+    ],
+)
+def test_a_note_on_stderr_is_what_rich_prints(
+    message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _output.info(message)
+    ours = capsys.readouterr().err
+    buf = io.StringIO()
+    Console(file=buf, highlight=False, soft_wrap=True).print(message, markup=False)
+    assert ours == buf.getvalue()

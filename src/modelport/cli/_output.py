@@ -15,7 +15,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from modelport.cli._options import CommonOptions, OutputFormat
-from modelport.cli._table import write_plain
+from modelport.cli._table import plain_text, write_plain
 from modelport.errors import UserError
 
 if TYPE_CHECKING:  # Rich loads for tables and notes only: -o json/tsv/none never pay for it
@@ -232,6 +232,9 @@ def _write(text: str) -> None:
 
 def info(message: str) -> None:
     """A human note on stderr (never mixed into machine-readable stdout)."""
+    if plain_text(message):  # what Rich would print, without importing it
+        sys.stderr.write(message + "\n")
+        return
     from rich.console import Console
 
     Console(stderr=True, highlight=False, soft_wrap=True).print(message, markup=False)

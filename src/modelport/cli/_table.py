@@ -34,9 +34,16 @@ _BOLD, _RESET = "\x1b[1m", "\x1b[0m"
 
 
 def _plain(cell: str) -> bool:
-    if not cell.isascii() or not cell.isprintable() or "[" in cell or cell != cell.strip():
+    if "[" in cell or cell != cell.strip():  # markup; Rich's wrapping trims spaces
         return False
-    return not any(_maybe_emoji(name) for _, name, _ in _EMOJI_CODE.findall(cell))
+    return plain_text(cell)
+
+
+def plain_text(text: str) -> bool:
+    """Whether Rich prints ``text`` (without markup) as it is: printable ASCII, no emoji code."""
+    if not text.isascii() or not text.isprintable():
+        return False
+    return not any(_maybe_emoji(name) for _, name, _ in _EMOJI_CODE.findall(text))
 
 
 def _maybe_emoji(name: str) -> bool:
