@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json as jsonlib
 import os
+import select
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -151,6 +152,8 @@ class LiteConnection:
 
     def _exchange(self, method: str, url: str, head: dict[str, str], body: Any) -> LiteResponse:
         conn = self._conn
+        if conn.sock is not None and _readable(conn.sock):
+            conn.close()  # the server closed the idle connection (as httpcore checks before reuse)
         self._reused = conn.sock is not None
         if conn.sock is None:
             try:
@@ -166,6 +169,15 @@ class LiteConnection:
         if answer.will_close:
             conn.close()
         return LiteResponse(answer.status, answer.reason, headers, content)
+
+
+def _readable(sock: socket.socket) -> bool:
+    """An idle kept-alive socket with something to read: the peer's close (or garbage)."""
+    try:
+        ready, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(ready)
 
 
 def _query(params: Mapping[str, Any]) -> str:
