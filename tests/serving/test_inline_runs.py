@@ -227,3 +227,38 @@ def test_head_and_expect_100_continue_still_answer(served: Served) -> None:
         sock.sendall(body)
         answer = _read_answer(sock)
         assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b'"run-0"')
+
+
+def _thread_calls_to_reopen(gate: object) -> int:
+    n = 0
+    while not gate.open:  # type: ignore[attr-defined]
+        gate.observe(0.001)  # type: ignore[attr-defined]
+        n += 1
+    return n
+
+
+def test_a_moderate_overrun_costs_a_few_thread_calls_and_repeated_ones_back_off() -> None:
+    from modelport.serving.runner import INLINE_QUALIFY, REQUALIFY_MIN, InlineGate
+
+    gate = InlineGate(0.002)
+    assert _thread_calls_to_reopen(gate) == INLINE_QUALIFY
+    assert gate.overran(0.005) is False  # over budget, under ten times it: the host's hiccup
+    assert _thread_calls_to_reopen(gate) == REQUALIFY_MIN
+    penalties = []  # overruns in close succession: twice as many each time, up to the full 32
+    for _ in range(5):
+        gate.overran(0.005)
+        penalties.append(_thread_calls_to_reopen(gate))
+    assert penalties == [8, 16, 32, 32, 32]
+    for _ in range(2 * INLINE_QUALIFY):  # a long clean stretch on the loop
+        gate.short_on_loop()
+    gate.overran(0.005)
+    assert _thread_calls_to_reopen(gate) == REQUALIFY_MIN  # the next overrun starts small again
+
+
+def test_a_far_overrun_needs_twice_the_full_qualification() -> None:
+    from modelport.serving.runner import INLINE_QUALIFY, InlineGate
+
+    gate = InlineGate(0.002)
+    _thread_calls_to_reopen(gate)
+    assert gate.overran(0.5) is True
+    assert _thread_calls_to_reopen(gate) == 2 * INLINE_QUALIFY

@@ -110,6 +110,8 @@ def main() -> None:
         subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True)
         common.send(port, body, a.n, a.c, hdrs, scheme)
     subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True)
+    if a.inproc_server:
+        os.unlink(os.path.join(out, "ready.done"))  # it may exit now
     dumps = sorted(glob.glob(f"{out}/cg.{proc.pid}.*"), key=os.path.getmtime)
     proc.terminate()
     proc.wait()

@@ -83,7 +83,8 @@ def run_config(label: str, a: argparse.Namespace, args: str, env: str, concs: li
         try:
             m = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
             calls = re.findall(r'modelport_run_calls_total\{on="(\w+)"\} (\d+)', m)
-            rows.append(f"{label:3} run() calls: {dict(calls)}")
+            loop_stats = re.findall(r"^modelport_loop_(\w+)_total (\d+)", m, re.M)
+            rows.append(f"{label:3} run() calls: {dict(calls)} loop: {dict(loop_stats)}")
         except OSError:
             pass
     finally:

@@ -106,7 +106,11 @@ class Metrics:
                       f'modelport_run_calls_total{{on="thread"}} {self.gate.thread_calls}',
                       "# HELP modelport_loop_overruns_total Calls on the loop that overran the inline budget.",
                       "# TYPE modelport_loop_overruns_total counter",
-                      f"modelport_loop_overruns_total {self.gate.overruns}"]  # fmt: skip
+                      f"modelport_loop_overruns_total {self.gate.overruns}",
+                      "# HELP modelport_loop_preempted_total Calls on the loop over the inline budget "
+                      "only because the loop thread was preempted (not counted as overruns).",
+                      "# TYPE modelport_loop_preempted_total counter",
+                      f"modelport_loop_preempted_total {self.gate.preempted}"]  # fmt: skip
         for name, kind, help_text, value in (
             (
                 "modelport_requests_in_flight",
