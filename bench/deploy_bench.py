@@ -175,16 +175,23 @@ def _env(name: str, packages: list[str]) -> dict[str, Any]:
 
 
 def _compiled(timeout: float = 600.0) -> None:
-    """Wait until every built environment's background byte-compile finished, so one run's
+    """Wait until no background byte-compile of this home's environments runs, so one run's
     compile never runs under the next run (each run then measures its own deploy)."""
-    envs = Path(os.environ["MODELPORT_HOME"]) / "environments" / "envs"
+    home = os.environ["MODELPORT_HOME"].encode()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        built = [p for p in envs.glob("*/.modelport-built")]
-        if all((p.parent / ".modelport-compiled").exists() for p in built):
+        if not any(b"compileall" in cmd and home in cmd for cmd in _cmdlines()):
             return
         time.sleep(0.5)
     print("  (a background compile is still running)", file=sys.stderr)
+
+
+def _cmdlines() -> list[bytes]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            found.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+    return found
 
 
 def _timed_deploy(
