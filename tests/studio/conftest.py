@@ -77,9 +77,12 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     s.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the whole session (Playwright's sync API)."""
+    """One headless Chromium per module (Playwright's sync API). Not per session: the sync API
+    keeps its event loop running in the main thread until it exits, and any later test in the
+    same process that runs a loop (httpx ASGITransport, asyncio.run) failed with "Cannot run the
+    event loop while another loop is running" (seen when pytest-xdist ordered files differently)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (scripts/system-deps)")
     from playwright.sync_api import sync_playwright
