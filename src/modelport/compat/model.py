@@ -2,7 +2,9 @@
 
 Lookup (reference spec 1.2): ``$AML_APP_ROOT/azureml-models/<name>/<version>/`` must hold exactly
 one file or folder, whose path is returned; without a version the highest integer version wins;
-otherwise ``./<name>`` in the working directory. There is no workspace to download from here.
+otherwise ``./<name>`` in the working directory. A service has no workspace to download from;
+a batch run started by driver code has (``MODELPORT_BATCH_WORKSPACE``): as in a v1 run, a model
+found nowhere locally is downloaded from it (see :mod:`modelport.parallel_run.models`).
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ class Model(metaclass=_Registry):
         local = os.path.join(os.getcwd(), model_name)
         if version is None and os.path.exists(local):
             return local
+        if os.environ.get("MODELPORT_BATCH_WORKSPACE"):  # inside a batch run: its workspace
+            from modelport.parallel_run.model_fetch import fetch_for_script
+
+            return fetch_for_script(model_name, version)
         raise ModelNotFound(
             f"Model {model_name} not found in cache at {_models_dir()} or in current working "
             f"directory {os.getcwd()}."

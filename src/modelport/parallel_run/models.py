@@ -39,3 +39,26 @@ def fetch_models(workspace: Workspace, refs: Sequence[str], app_root: str) -> di
         return {}
     model_dir = folders[0] if len(folders) == 1 else os.path.join(app_root, MODELS_DIR)
     return {"AML_APP_ROOT": os.path.abspath(app_root), "AZUREML_MODEL_DIR": model_dir}
+
+
+# Set for the workers of a batch run started by driver code: the run's workspace (its server's
+# URL and token travel as MODELPORT_URL / MODELPORT_TOKEN, which the SDK reads anyway) and where
+# models fetched on demand go when AML_APP_ROOT is not set.
+RUN_WORKSPACE = "MODELPORT_BATCH_WORKSPACE"
+RUN_APP_ROOT = "MODELPORT_BATCH_APP_ROOT"
+
+
+def workspace_env(workspace: Workspace, app_root: str) -> dict[str, str]:
+    """What a worker needs to reach ``workspace`` (v1: a run's script downloads from its workspace).
+
+    Environment variables, never arguments: a token on a command line is visible to every user.
+    """
+    from modelport.sdk._target import ENV_CA_BUNDLE, ENV_TOKEN, ENV_URL
+
+    client = workspace._client
+    env = {ENV_URL: client.url, RUN_WORKSPACE: workspace.name, RUN_APP_ROOT: app_root}
+    if client._token:
+        env[ENV_TOKEN] = client._token
+    if isinstance(client._verify, str):  # a private CA (the local server's own certificate)
+        env[ENV_CA_BUNDLE] = client._verify
+    return env

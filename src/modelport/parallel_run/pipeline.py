@@ -85,7 +85,7 @@ class PipelineRun(Run):
                 paths, kind = step_inputs(step.inputs)  # paths or v1 Datasets
                 job = BatchJob(paths, out, kind, [str(a) for a in step.arguments],
                                run_id=self.id, workspace=lambda: pipeline.workspace,
-                               log=self._say)  # fmt: skip
+                               log=self._say, env=self._workspace_env(pipeline, out))  # fmt: skip
                 note_journal(self, out)
 
                 def progress(done: int, total: int, name: str = step.name) -> None:
@@ -101,6 +101,17 @@ class PipelineRun(Run):
         except Exception as e:
             self._say(f"failed: {e}")
             self.fail(f"{type(e).__name__}: {e}")
+
+    def _workspace_env(self, pipeline: Pipeline, out: str) -> dict[str, str]:
+        """The run's workspace for the workers: ``Model.get_model_path`` downloads from it (v1)."""
+        from modelport.parallel_run.driver import run_dir
+        from modelport.parallel_run.models import workspace_env
+        from modelport.sdk.workspace import Workspace
+
+        ws = pipeline.workspace
+        if not isinstance(ws, Workspace):
+            ws = self.experiment.workspace
+        return workspace_env(ws, run_dir(os.path.abspath(out), self.id))
 
     def wait_for_completion(
         self, show_output: bool = False, timeout_seconds: float | None = None, **kwargs: Any
