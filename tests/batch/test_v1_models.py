@@ -157,3 +157,33 @@ def test_a_script_in_its_own_environment_downloads_without_the_sdk(
     assert "status Completed" in result.stdout, result.stdout
     lines = sorted((tmp_path / "out" / "parallel_run_step.txt").read_text().splitlines())
     assert lines == [f"{n}.txt hello 1.16.0" for n in "abc"]
+
+
+def test_the_cli_with_a_workspace_gives_the_script_its_models(
+    tmp_path: Path, workspace_server: ServerProcess
+) -> None:
+    # `batch run -w WS` without --model: get_model_path downloads on demand, as in a driver's run
+    from tests.batch.test_cli import CLI
+
+    rows = _digits(tmp_path)
+    write(tmp_path, "score.py", SCORE)
+    ws = _workspace(workspace_server)
+    environ = {
+        k: v
+        for k, v in workspace_server.env.items()
+        if k not in ("AZUREML_MODEL_DIR", "AML_APP_ROOT")
+    }
+    register = [sys.executable, "-c", "import sys; from modelport.sdk.workspace import Workspace; "
+                "from modelport.sdk.model import Model; "
+                "Model.register(Workspace.get(sys.argv[1]), model_path='model/model.pkl', "
+                "model_name='digits')", ws]  # fmt: skip
+    subprocess.run(register, cwd=tmp_path, env=environ, check=True, timeout=60)
+    result = subprocess.run(
+        [*CLI, "batch", "run", "-w", ws, "--entry-script", "score.py", "--input", "digits.csv",
+         "--input-format", "csv", "--mini-batch-size", "4KB", "--output", "out"],
+        cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "out" / "parallel_run_step.txt").read_text().splitlines()
+    assert len(lines) == rows
+    assert {line.split()[0] for line in lines} == {f"r{i}" for i in range(rows)}

@@ -247,6 +247,11 @@ def run(
         if not os.path.isdir(model_dir):
             raise UserError(f"--model-dir {model_dir} is not a folder")
         env["AZUREML_MODEL_DIR"] = os.path.abspath(model_dir)
+    if workspace_name or experiment or models:
+        # as for driver code: the script's Model.get_model_path downloads from this workspace
+        from modelport.parallel_run.models import workspace_env
+
+        env.update(workspace_env(opts.workspace(), run_dir(os.path.abspath(output), run_id)))
     if models:
         from modelport.parallel_run.models import fetch_models
 
