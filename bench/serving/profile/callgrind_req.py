@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 
 def totals(path: str) -> int:
@@ -67,13 +68,16 @@ def main() -> None:
     ap.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "/tmp/hot15/m"))
     ap.add_argument("--keep", help="copy the dump here (for callgrind_annotate)")
     ap.add_argument("--inproc", action="store_true")
-    ap.add_argument("--inproc-server", action="store_true",
-                    help="inproc_server.py (the request path without sockets); server args go to it")
+    ap.add_argument(
+        "--inproc-server",
+        action="store_true",
+        help="inproc_server.py (the request path without sockets); server args go to it",
+    )
     ap.add_argument("--header", action="append", default=[], help="NAME:VALUE on every request")
     ap.add_argument("--https", action="store_true")
     ap.add_argument("server_args", nargs="*")
     a = ap.parse_args()
-    body = open(os.path.join(a.model_dir, "body_data.json"), "rb").read()
+    body = pathlib.Path(a.model_dir, "body_data.json").read_bytes()
     out = tempfile.mkdtemp(prefix="cg-")
     vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p"]
     if a.inproc_server:
@@ -116,8 +120,13 @@ def main() -> None:
     proc.terminate()
     proc.wait()
     total = totals(dumps[-1])
-    label = ("in-process run()" if a.inproc else "in-process server" if a.inproc_server
-             else f"server c={a.c}")
+    label = (
+        "in-process run()"
+        if a.inproc
+        else "in-process server"
+        if a.inproc_server
+        else f"server c={a.c}"
+    )
     print(f"{a.script} {label} {' '.join(a.server_args)}: {total / a.n:,.0f} instructions/request"
           f" ({a.n} requests)")  # fmt: skip
     if a.keep:

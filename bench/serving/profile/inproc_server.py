@@ -13,21 +13,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import pathlib
 import sys
 import time
 
 import uvloop
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
-from modelport.serving import entry_script, settings  # noqa: E402
-from modelport.serving.admission import Admission  # noqa: E402
-from modelport.serving.app import App, State  # noqa: E402
-from modelport.serving.connguard import ConnectionPool, effective_cap  # noqa: E402
-from modelport.serving.metrics import Metrics  # noqa: E402
-from modelport.serving.protocol import HttpProtocol, ServerState  # noqa: E402
-from modelport.serving.runner import Runner  # noqa: E402
+from modelport.serving import entry_script, settings
+from modelport.serving.admission import Admission
+from modelport.serving.app import App, State
+from modelport.serving.connguard import ConnectionPool, effective_cap
+from modelport.serving.metrics import Metrics
+from modelport.serving.protocol import HttpProtocol, ServerState
+from modelport.serving.runner import Runner
 
 
 class Transport(asyncio.Transport):
@@ -37,7 +38,9 @@ class Transport(asyncio.Transport):
         self.out: list[bytes] = []
 
     def get_extra_info(self, name: str, default: object = None) -> object:
-        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 5001)}.get(name, default)
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 5001)}.get(
+            name, default
+        )
 
     def write(self, data: bytes) -> None:  # type: ignore[override]
         self.out.append(data)
@@ -57,7 +60,9 @@ class Transport(asyncio.Transport):
 def build(script_path: str, budget_ms: float) -> tuple[App, Metrics]:
     s = settings.resolve({}, environ={})
     metrics = Metrics()
-    admission = Admission(s.max_concurrent_requests, s.max_queue_wait_ms / 1000, s.max_queue_length, metrics)
+    admission = Admission(
+        s.max_concurrent_requests, s.max_queue_wait_ms / 1000, s.max_queue_length, metrics
+    )
     state = State()
     os.chdir(os.path.dirname(script_path))
     script = entry_script.load(script_path)
@@ -113,7 +118,7 @@ def main() -> None:
     ap.add_argument("--flag", help="(callgrind_req.py --inproc-server) handshake file")
     a = ap.parse_args()
     os.environ.setdefault("BENCH_MODEL_PATH", os.path.join(a.model_dir, "model.joblib"))
-    body = open(os.path.join(a.model_dir, "body_data.json"), "rb").read()
+    body = pathlib.Path(a.model_dir, "body_data.json").read_bytes()
     app, metrics = build(str(common.SCRIPTS.get(a.script, a.script)), a.inline_budget_ms)
     us = uvloop.run(drive(app, body, a.n, a.warmup, a.flag))
     g = metrics.gate

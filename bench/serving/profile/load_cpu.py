@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import re
 import shlex
 import subprocess
@@ -23,7 +24,7 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 POST_LUA = common.ROOT.parent / "shared" / "bench" / "post.lua"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -39,7 +40,7 @@ def tree_cpu_s(pid: int) -> float:
     """The server and its --workers children."""
     total = cpu_s(pid)
     try:
-        kids = open(f"/proc/{pid}/task/{pid}/children").read().split()
+        kids = pathlib.Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         kids = []
     return total + sum(tree_cpu_s(int(k)) for k in kids)
@@ -58,7 +59,9 @@ def wrk(url: str, conc: int, dur: int, body_file: str, pin: str | None, headers:
     return json.loads(m.group(1))
 
 
-def run_config(label: str, a: argparse.Namespace, args: str, env: str, concs: list[int]) -> list[str]:
+def run_config(
+    label: str, a: argparse.Namespace, args: str, env: str, concs: list[int]
+) -> list[str]:
     port = common.free_port()
     cmd, cwd = common.server_cmd(a.script, port, shlex.split(args))
     prefix = ["taskset", "-c", a.pin_server] if a.pin_server else []
@@ -81,7 +84,11 @@ def run_config(label: str, a: argparse.Namespace, args: str, env: str, concs: li
                         f"cpu {used / n * 1e6:6.1f} µs/req  p50 {r['p50_us'] / 1000:6.2f} "
                         f"p99 {r['p99_us'] / 1000:6.2f} ms  errors {errs}")  # fmt: skip
         try:
-            m = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            m = (
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
+                .read()
+                .decode()
+            )
             calls = re.findall(r'modelport_run_calls_total\{on="(\w+)"\} (\d+)', m)
             loop_stats = re.findall(r"^modelport_loop_(\w+)_total (\d+)", m, re.M)
             rows.append(f"{label:3} run() calls: {dict(calls)} loop: {dict(loop_stats)}")
