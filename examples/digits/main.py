@@ -8,7 +8,7 @@ v1 how-to (``from azureml.core ...`` → ``from modelport ...``).
     ./scripts/demo                      # or: .venv/bin/python examples/digits/main.py
     ./scripts/demo --workdir /tmp/digits --service digits-demo --port 6789
 
-Everything lives in ``$MODELPORT_HOME`` (default ``~/.modelport``): the local workspace server,
+Everything lives in ``$MODELPORT_HOME`` (default ``~/.modelport``; root's ``/var/lib/modelport``): the local workspace server,
 its database and artifacts, the built environments, and this job's files under
 ``examples/digits``.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import sys
 import time
@@ -115,8 +114,11 @@ def choose_port(ws: Workspace, service: str, wanted: int | None) -> int:
 
 
 def default_workdir() -> Path:
-    home = os.environ.get("MODELPORT_HOME")
-    return (Path(home).expanduser() if home else Path.home() / ".modelport") / "examples" / "digits"
+    # the server's own default (root's is /var/lib/modelport): creating ~/.modelport here first
+    # would make root's server keep that home, where replicas cannot get users of their own
+    from modelport.server.home import default_home
+
+    return default_home() / "examples" / "digits"
 
 
 def main(argv: list[str] | None = None) -> int:
