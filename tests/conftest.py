@@ -213,3 +213,37 @@ def _no_replica_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -
     leftovers = kill_leftovers(base)  # every replica whose app root lies under the session's tmp
     if leftovers:
         print(f"\nstopped {len(leftovers)} replica process(es) left under {base}")
+
+
+# Replica users (`mp-…`, SECURITY.md "User code in a box") are removed when their service is
+# deleted; tests that kill a root server or drop a home without deleting its services leave
+# theirs behind, and system uids (100-999) run out after enough runs on one machine. The
+# controlling process removes, at the end, the ones this run created (userdel refuses a user a
+# process still runs as).
+_USERS_BEFORE = pytest.StashKey[set[str]]()
+
+
+def _replica_users() -> set[str]:
+    try:
+        with open("/etc/passwd", encoding="utf-8") as f:
+            return {line.split(":", 1)[0] for line in f if line.startswith("mp-")}
+    except OSError:
+        return set()
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")  # pytest-xdist workers have it
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.geteuid() == 0 and _is_controller(session.config):
+        session.config.stash[_USERS_BEFORE] = _replica_users()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    before = session.config.stash.get(_USERS_BEFORE, None)
+    if before is None:
+        return
+    for user in sorted(_replica_users() - before):
+        subprocess.run(["userdel", user], capture_output=True, check=False)
+        subprocess.run(["groupdel", user], capture_output=True, check=False)
