@@ -8,6 +8,7 @@ owner. Counts live in this process (each server process of a shared database cou
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections import deque
@@ -88,12 +89,20 @@ class FailedAuthLimiter:
             return None
         return max(1, math.ceil(times[0] + self.window - self.clock()))
 
+    def _make_room(self) -> None:
+        """Free a tenth of a full table: expired entries among the oldest tenth first, then the
+        oldest. One scan per tenth of the table, not one per new address of a flood."""
+        oldest = list(itertools.islice(self._failures, _MAX_ADDRESSES // 10))
+        for old in oldest:
+            self._recent(old)
+        for old in oldest:
+            if len(self._failures) <= _MAX_ADDRESSES - _MAX_ADDRESSES // 10:
+                break
+            self._failures.pop(old, None)
+
     def record_failure(self, address: str) -> None:
         if address not in self._failures and len(self._failures) >= _MAX_ADDRESSES:
-            for old in list(self._failures)[: _MAX_ADDRESSES // 10]:
-                self._recent(old)  # drop expired entries first
-            if len(self._failures) >= _MAX_ADDRESSES:
-                self._failures.pop(next(iter(self._failures)))
+            self._make_room()
         times = self._failures.setdefault(address, deque())
         times.append(self.clock())
         while len(times) > self.max_failures:
