@@ -246,6 +246,7 @@ except OSError:
 if os.path.exists(os.path.join(env, ".modelport-compiled")):
     sys.exit(0)
 os.nice(10)
+os.umask(0o022)  # bytecode is no secret: replicas in their own users read it at once
 ok = all(compileall.compile_dir(d, quiet=2, workers=1) for d in site.getsitepackages())
 if ok:
     open(os.path.join(env, ".modelport-compiled"), "w").close()
