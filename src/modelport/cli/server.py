@@ -14,7 +14,7 @@ from modelport.server.home import default_home
 
 app = typer.Typer(
     help="Run the workspace server (the control plane) of this machine.\n\n"
-    "Its data lives in $MODELPORT_HOME (default ~/.modelport): metadata in SQLite, artifacts in "
+    "Its data lives in $MODELPORT_HOME (default ~/.modelport; root: /var/lib/modelport): metadata in SQLite, artifacts in "
     "a content-addressed folder, the access token in `token` (mode 0600). Other commands start it "
     "in the background on first use, so `server start` is only needed to choose a port, a host or "
     "a database.",

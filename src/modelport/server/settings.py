@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
         "--home",
         "MODELPORT_HOME",
         "~/.modelport",
-        "Server home: token, database, logs.",
+        "Server home: token, database, logs (root: /var/lib/modelport unless ~/.modelport exists).",
         _path,
     ),
     Setting("host", "--host", "MODELPORT_HOST", "127.0.0.1", "Interface to listen on."),
