@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from modelport.errors import UserError
 from modelport.sdk import _config
-from modelport.sdk._http import Client, TransferProgress, seg
+from modelport.sdk._blobs import TransferProgress
+from modelport.sdk._http import Client, seg
 
 if TYPE_CHECKING:
     from modelport.sdk.model import Model
