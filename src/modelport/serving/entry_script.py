@@ -48,7 +48,8 @@ def locate(entry_script: str | None, source_dir: str | None, app_root: str) -> s
     for c in candidates:
         if os.path.isfile(c):
             return os.path.abspath(c)
-    raise EntryScriptError(f"Entry script {name!r} not found (looked in: {', '.join(candidates)})")
+    looked = ", ".join(dict.fromkeys(os.path.abspath(c) for c in candidates))  # each place once
+    raise EntryScriptError(f"Entry script {name!r} not found (looked in: {looked})")
 
 
 def _innermost(func: Callable[..., Any]) -> Callable[..., Any]:
