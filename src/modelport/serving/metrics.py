@@ -71,6 +71,7 @@ class Metrics:
         self.ready = 0
         self.started = time.time()
         self.gate: Any = None  # the runner's InlineGate, for its counters
+        self.busy_poll: Any = None  # the worker's BusyPoll (--busy-poll-us), for its counters
 
     def request_done(self, route: str, status: int, seconds: float) -> None:
         self.requests[(route, status)] += 1
@@ -111,6 +112,16 @@ class Metrics:
                       "only because the loop thread was preempted (not counted as overruns).",
                       "# TYPE modelport_loop_preempted_total counter",
                       f"modelport_loop_preempted_total {self.gate.preempted}"]  # fmt: skip
+        if self.busy_poll is not None:
+            lines += ["# HELP modelport_busy_poll_total Idle periods after an answer, by whether polling "
+                      "caught the next request or the worker went to sleep (--busy-poll-us).",
+                      "# TYPE modelport_busy_poll_total counter",
+                      f'modelport_busy_poll_total{{outcome="caught"}} {self.busy_poll.caught}',
+                      f'modelport_busy_poll_total{{outcome="missed"}} {self.busy_poll.missed}',
+                      "# HELP modelport_busy_poll_budget_seconds How long the worker polls after its "
+                      "last answer now (adapts to the gaps between requests).",
+                      "# TYPE modelport_busy_poll_budget_seconds gauge",
+                      f"modelport_busy_poll_budget_seconds {self.busy_poll.budget:.6f}"]  # fmt: skip
         for name, kind, help_text, value in (
             (
                 "modelport_requests_in_flight",

@@ -29,6 +29,7 @@ from urllib.parse import unquote
 
 import httptools
 
+from modelport.serving.busypoll import BusyPoll
 from modelport.serving.connguard import (
     FULL_MESSAGE,
     HEAD,
@@ -66,6 +67,7 @@ class ServerState(DeadlineSweep):
         self.keep_alive = keep_alive
         self.body_timeout = body_timeout
         self.tasks: set[asyncio.Task[None]] = set()
+        self.busy_poll: BusyPoll | None = None  # --busy-poll-us
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -132,6 +134,9 @@ class HttpProtocol(asyncio.Protocol):
         if self.lingering:
             return  # answered and closing: the rest of what the client sends is dropped
         self.progress = self.loop.time()
+        busy_poll = self.state.busy_poll
+        if busy_poll is not None:
+            busy_poll.arrived()
         if self.parsing is None or self.head_started is not None:
             # counted as it arrives: httptools buffers one header's value whole before on_header
             self.raw_head_bytes += len(data)
@@ -402,5 +407,8 @@ class HttpProtocol(asyncio.Protocol):
             self._start(self.pipeline.popleft())
             if not self.pipeline:
                 self.resume_reading()
-        else:  # also lets the unread rest of a body answered early drain away
-            self.resume_reading()
+            return
+        self.resume_reading()  # also lets the unread rest of a body answered early drain away
+        busy_poll = self.state.busy_poll
+        if busy_poll is not None and len(self.state.tasks) <= 1:  # this answer's task is the last
+            busy_poll.answered()

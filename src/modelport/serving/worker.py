@@ -18,6 +18,7 @@ from modelport.serving import entry_script as es
 from modelport.serving.admission import Admission
 from modelport.serving.app import App, State
 from modelport.serving.batching import Batcher
+from modelport.serving.busypoll import BusyPoll
 from modelport.serving.connguard import ConnectionPool, effective_cap
 from modelport.serving.logs import INIT_REQUEST_ID, REQUEST_ID, log
 from modelport.serving.metrics import Metrics
@@ -104,6 +105,9 @@ class Worker:
     async def serve(self, main_sock: socket.socket, health_sock: socket.socket | None) -> int:
         loop = asyncio.get_running_loop()
         ssl_ctx = tls_context(self.s.tls_cert, self.s.tls_key)
+        if self.s.busy_poll_us > 0:
+            self.server_state.busy_poll = BusyPoll(loop, self.s.busy_poll_us / 1e6)
+            self.metrics.busy_poll = self.server_state.busy_poll
         main_factory = self._factory(
             App(self.s, self.state, self.metrics, self.admission, self.auth),
             self.main_pool,
