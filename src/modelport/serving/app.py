@@ -11,6 +11,7 @@ from typing import Any
 from modelport.serving import inputs, request_ids
 from modelport.serving.admission import Overloaded
 from modelport.serving.batching import BatchError
+from modelport.serving.cycle import Cycle
 from modelport.serving.logs import access_enabled, log_access
 from modelport.serving.responses import (
     GENERIC_RUN_ERROR,
@@ -163,9 +164,14 @@ class App(Routes):
                 )
             if n > self.max_body:  # refused before a byte of the body is read
                 return await self._too_large(send, out), rid, 0.0
-        try:
-            body = await _read_body(receive, self.max_body)
-        except BodyTooLarge:  # chunked, or a Content-Length that lied
+        cycle = getattr(receive, "__self__", None)  # our protocol: a body already whole is taken
+        body = cycle.take_body() if type(cycle) is Cycle else None  # without a coroutine and dict
+        if body is None:
+            try:
+                body = await _read_body(receive, self.max_body)
+            except BodyTooLarge:  # chunked, or a Content-Length that lied
+                return await self._too_large(send, out), rid, 0.0
+        elif len(body) > self.max_body:
             return await self._too_large(send, out), rid, 0.0
         try:
             qs = scope.get("query_string", b"")

@@ -1,7 +1,9 @@
 """One HTTP request on the inference server's protocol and its answer: the ASGI ``receive`` (the
 body as it arrives, ``Expect: 100-continue``, flow control) and ``send`` (the response head held
 until the first body part so head and body go out in one write; chunked when no length is given).
-The connection that parses requests and enforces deadlines is protocol.py.
+The connection that parses requests and enforces deadlines is protocol.py. ``take_body`` and
+``answer`` do the same without message dicts or awaits, for the app's routes on this protocol
+(two coroutines and four dicts fewer per request).
 """
 
 from __future__ import annotations
@@ -95,6 +97,32 @@ class Cycle:
             conn.resume_reading()
         self.buffered = 0
         return {"type": "http.request", "body": body, "more_body": not self.complete}
+
+    def take_body(self) -> bytes | None:
+        """The whole request body when it has all arrived, as ``receive`` would give it in one
+        message; None when it has not (or the client left): then ``receive`` waits for it."""
+        if not self.complete or self.disconnected or self.response_complete:
+            return None
+        body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
+        self.body = []
+        if self.buffered > BODY_HIGH_WATER:
+            self.conn.resume_reading()
+        self.buffered = 0
+        return body
+
+    def answer(self, status: int, headers: Any, body: bytes) -> None:
+        """A whole answer at once: what ``send`` does with a start and a last body message."""
+        if self.head is not None or self.response_complete:
+            raise RuntimeError("http.response.start sent twice")
+        head = self._head(status, headers)
+        self.head = b""
+        if self.method == "HEAD":
+            body = b""
+        elif self.chunked:
+            body = (b"%x\r\n%b\r\n0\r\n\r\n" % (len(body), body)) if body else b"0\r\n\r\n"
+        self.conn.write(head + body)
+        self.response_complete = True
+        self.conn.response_done(self)
 
     async def send(self, message: dict[str, Any]) -> None:
         kind = message["type"]

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from modelport.serving import telemetry as telemetry_mod
 from modelport.serving.admission import Admission
 from modelport.serving.batching import Batcher
+from modelport.serving.cycle import Cycle
 from modelport.serving.entry_script import EntryScript
 from modelport.serving.metrics import Metrics
 from modelport.serving.responses import GENERIC_INTERNAL_ERROR, error_body
@@ -92,6 +93,10 @@ class Routes:
         if self.state.draining:  # decided at answer time: keep-alive clients move to a sibling
             headers.append(CLOSE)
         headers.append((b"content-length", b"%d" % len(body)))
+        cycle = getattr(send, "__self__", None)
+        if type(cycle) is Cycle:  # our own protocol: the answer in one call, no ASGI messages
+            cycle.answer(status, headers, body)
+            return
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
