@@ -59,6 +59,15 @@ peer_modelport_plain() {  # the security modes' baseline, measured next to them
   mp_peer modelport_plain 5018 http; WORKERS="1 (plain: the auth/TLS baseline)"
   PCONC=${SEC_CONC:-1,8}; PCOLD=${MODE_COLD:-1}
 }
+peer_modelport_nopoll() {  # the busy-poll A/B: one worker as modelport, polling off
+  mp_peer modelport_nopoll 5019 http --busy-poll-us 0; WORKERS="1 (--busy-poll-us 0)"
+  PCOLD=${MODE_COLD:-1}
+}
+peer_modelport_w2_nopoll() {  # two workers as modelport_w2, polling off
+  mp_peer modelport_w2_nopoll 5022 http --workers 2 --busy-poll-us 0
+  WORKERS="2 (--workers 2 --busy-poll-us 0, unpinned: CPUs 0-1)"
+  PCPU=0-1; PCONC=${W2_CONC:-64}; PCOLD=${MODE_COLD:-1}
+}
 peer_kserve_w2() {  # KServe's ModelServer with workers=2, unpinned like modelport_w2
   peer_kserve; NAME=kserve_w2; WORKERS="2 (ModelServer workers=2, unpinned: CPUs 0-1)"
   CMD+=(--workers 2); PCPU=0-1; PCONC=${W2_CONC:-64}; PCOLD=${MODE_COLD:-1}

@@ -7,7 +7,7 @@ Per sweep: every server's req/s · p50 · p99 at each connection count, its rati
 start, peak RSS and server CPU per request; then modelport's ratios to KServe and to the best other
 peer with the p99s; two workers against one (modelport and KServe); key auth / TLS against plain
 (µs per request from 1/req/s at c=1 and from server CPU per request); modelport's server CPU per
-request against the script's own in-process cost (model_cost*.json); and the issue-15 targets.
+request against the script's own in-process cost (model_cost*.json); busy-poll on against off; and the issue-15 targets.
 With several sweeps, the targets are judged on each ("best peer's p99" is the lowest p99 of
 any peer at that level).
 --json-out writes the figures the tables are made of.
@@ -23,6 +23,8 @@ import os
 import statistics
 import subprocess
 from typing import Any
+
+import report_busypoll
 
 OURS_PREFIX = "modelport"
 # The side-by-side peers (one worker each, pinned to CPU 0); the other names are modes.
@@ -133,6 +135,9 @@ def sweep_figures(run: str) -> R:
             }
     f["security"] = sec
     f["script_cost_us"] = script_cost(run)
+    f["busy_poll"] = report_busypoll.figures(
+        concs, lambda n, c: rps(res, n, c), lambda n, c: cpu_us(res, n, c)
+    )
     return f
 
 
@@ -256,7 +261,7 @@ def details(f: R) -> list[str]:
             + " | ".join(fmt(cpus[c] - cost if cpus[c] else None, "+.0f") for c in f["concs"])
             + " |",
         ]
-    return out
+    return out + report_busypoll.lines(f.get("busy_poll", {}))
 
 
 # A target: its text in one sweep, the number it is judged on, and the limit (num >= limit when

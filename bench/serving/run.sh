@@ -3,7 +3,8 @@
 # azureml-inference-server-http, LitServe, MLflow, BentoML and Ray Serve at 1/8/64 connections,
 # one worker each pinned to CPU 0, wrk on CPU 1; then the modes: modelport and KServe with two
 # workers (unpinned, c=64), modelport plain / key auth / TLS / both (c=1 and 8, back to back);
-# the script's in-process cost in modelport's venv and the peers'; then the report.
+# modelport with busy-poll off (one and two workers, the A/B of --busy-poll-us); the script's
+# in-process cost in modelport's venv and the peers'; then the report.
 #
 # usage: bench/serving/run.sh OUT_NAME [reverse]   (reverse: the same list in the opposite order)
 # Results: bench/serving/results/OUT_NAME/ (raw JSON per server), OUT_NAME.md (the tables),
@@ -23,7 +24,8 @@ MP_PY=$HERE/../../.venv/bin/python
 export DURATION=${DURATION:-10} WARMUP=${WARMUP:-2} COLD=${COLD:-3} PEERS_FILE="$HERE/peers_modelport.sh"
 
 LIST=(modelport kserve mlserver azureml litserve mlflow bentoml rayserve
-      modelport_w2 kserve_w2 modelport_plain modelport_key modelport_tls modelport_keytls)
+      modelport_w2 kserve_w2 modelport_plain modelport_key modelport_tls modelport_keytls
+      modelport_nopoll modelport_w2_nopoll)
 [ "${NOOP:-0}" = 1 ] && LIST+=(modelport_noop)
 [ -n "${ONLY:-}" ] && read -ra LIST <<<"$ONLY"
 if [ "$ORDER" = reverse ]; then
