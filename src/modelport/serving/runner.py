@@ -253,8 +253,8 @@ class Runner:
         within ``max_wait``; 504 when the call runs longer than the scoring timeout (the thread
         stays busy, so the limit stays honest).
         """
-        if self.outstanding == 0 and self.gate.open:
-            return self._invoke_inline(rid, kwargs)
+        if self.inline_ready():
+            return self.invoke_inline(rid, kwargs)
         loop = asyncio.get_running_loop()
         if self.threads is None:
             self.threads = RunThreads(self.n_threads, loop)
@@ -287,8 +287,14 @@ class Runner:
             if job.timer is not None:
                 job.timer.cancel()
 
-    def _invoke_inline(self, rid: str, kwargs: dict[str, Any]) -> tuple[Any, float]:
-        """run() on the loop thread, nothing else running; the gate decided it is short."""
+    def inline_ready(self) -> bool:
+        """A plain run() may be called on the loop now: no other call in progress, the gate open
+        (``InlineGate.open``, inlined: a property is one more frame per request)."""
+        gate = self.gate
+        return self.outstanding == 0 and gate.streak >= gate.needed and gate.budget > 0
+
+    def invoke_inline(self, rid: str, kwargs: dict[str, Any]) -> tuple[Any, float]:
+        """run() on the loop thread, nothing else running (``inline_ready``): a plain call."""
         gate = self.gate
         gate.loop_calls += 1
         # the gate opened after calls on the threads, which know the loop: asking asyncio for it
