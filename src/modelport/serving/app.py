@@ -25,11 +25,14 @@ from modelport.serving.responses import (
 from modelport.serving.routes import (
     ALLOW_SCORE,
     CLOSE,
+    EXEC_MS,
     JSON,
     NOT_ALLOWED,
     NOT_FOUND,
     SCORE_METHODS,
     Receive,
+    RUN_FAILED,
+    RUN_OK,
     Routes,
     Scope,
     Send,
@@ -41,6 +44,9 @@ from modelport.serving.runner import ScoringTimeout
 from modelport.serving.streaming import send_stream
 
 __all__ = ["App", "State"]
+
+
+PLAIN = frozenset((list, dict, str, int, float, bool, type(None)))  # run() results that are JSON
 
 
 class BodyTooLarge(Exception):
@@ -119,7 +125,7 @@ class App(Routes):
                 origin = v
             elif k == b"authorization":
                 auth_h = v
-        out = self._common(scope)
+        out = list(self.base_headers)  # self._common(scope), without its frame
         if origin is not None:
             out += self._cors(scope, origin)
         try:
@@ -229,7 +235,10 @@ class App(Routes):
             )
         stream = None
         try:
-            if is_response_object(result):
+            if type(result) in PLAIN:  # JSON as is: no response-object probing
+                status, payload, failed = 200, dumps(result), False
+                out.append(JSON)
+            elif is_response_object(result):
                 status, headers, payload, failed = unpack_response(result)
                 stream = response_stream(result)
                 out += headers
@@ -245,10 +254,14 @@ class App(Routes):
                 out.append(CLOSE)
             await send_stream(send, status, out, stream, rid)
             return status, rid, exec_s
-        out += exec_headers(exec_s, failed)
+        out += ((EXEC_MS, b"%.3f" % (exec_s * 1000)), RUN_FAILED if failed else RUN_OK)
         if self.telemetry is not None and self.telemetry.log_body:
             self.telemetry.body(rid, payload)
-        await self._send(send, status, out, payload)
+        cycle = getattr(send, "__self__", None)
+        if type(cycle) is Cycle:  # this server's protocol: _send without its coroutine
+            self._answer(cycle, status, out, payload)
+        else:
+            await self._send(send, status, out, payload)
         return status, rid, exec_s
 
 

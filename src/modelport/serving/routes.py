@@ -90,15 +90,24 @@ class Routes:
     async def _send(
         self, send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> None:
+        cycle = getattr(send, "__self__", None)
+        if type(cycle) is Cycle:  # our own protocol: the answer in one call, no ASGI messages
+            self._answer(cycle, status, headers, body)
+            return
         if self.state.draining:  # decided at answer time: keep-alive clients move to a sibling
             headers.append(CLOSE)
         headers.append((b"content-length", b"%d" % len(body)))
-        cycle = getattr(send, "__self__", None)
-        if type(cycle) is Cycle:  # our own protocol: the answer in one call, no ASGI messages
-            cycle.answer(status, headers, body)
-            return
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    def _answer(
+        self, cycle: Cycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        """``_send`` on this server's own protocol: a plain call (app.py's /score calls it too)."""
+        if self.state.draining:
+            headers.append(CLOSE)
+        headers.append((b"content-length", b"%d" % len(body)))
+        cycle.answer(status, headers, body)
 
     async def _too_large(self, send: Send, out: list[tuple[bytes, bytes]]) -> int:
         message = f"Request body is larger than the {self.max_body} bytes allowed."
@@ -204,9 +213,11 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+EXEC_MS = b"x-ms-run-fn-exec-ms"
+RUN_OK = (b"x-ms-run-function-failed", b"False")
+RUN_FAILED = (b"x-ms-run-function-failed", b"True")
+
+
 def exec_headers(exec_s: float, failed: bool) -> list[tuple[bytes, bytes]]:
     """v1's run() timing and failure headers, on every /score answer."""
-    return [
-        (b"x-ms-run-fn-exec-ms", b"%.3f" % (exec_s * 1000)),
-        (b"x-ms-run-function-failed", b"True" if failed else b"False"),
-    ]
+    return [(EXEC_MS, b"%.3f" % (exec_s * 1000)), RUN_FAILED if failed else RUN_OK]
