@@ -28,6 +28,8 @@ def status_line(status: int) -> bytes:
 
 STATUS_LINES = {s.value: status_line(s.value) for s in HTTPStatus}
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+CLOSE = (b"connection", b"close")
+_FIELD = b": "
 
 
 class Cycle:
@@ -110,17 +112,25 @@ class Cycle:
         self.buffered = 0
         return body
 
-    def answer(self, status: int, headers: Any, body: bytes) -> None:
-        """A whole answer at once: what ``send`` does with a start and a last body message."""
+    def answer(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """A whole answer at once: what ``send`` does with a start and a last body message, for
+        headers that give the content-length and name a connection only as ``connection: close``
+        (the app's: routes.py). The head is joined in C, not scanned header by header."""
         if self.head is not None or self.response_complete:
             raise RuntimeError("http.response.start sent twice")
-        head = self._head(status, headers)
         self.head = b""
-        if self.method == "HEAD":
-            body = b""
-        elif self.chunked:
-            body = (b"%x\r\n%b\r\n0\r\n\r\n" % (len(body), body)) if body else b"0\r\n\r\n"
-        self.conn.write(head + body)
+        if CLOSE in headers:
+            self.keep_alive = False
+            end = b"\r\n\r\n"
+        elif not self.keep_alive or self.conn.closing or not self.complete:
+            # answered before the whole body arrived (401, 413, …): close rather than drain it
+            self.keep_alive = False
+            end = b"\r\nconnection: close\r\n\r\n"
+        else:
+            end = b"\r\n\r\n"
+        line = STATUS_LINES.get(status) or status_line(status)
+        fields = b"\r\n".join(map(_FIELD.join, headers))
+        self.conn.write(b"".join((line, fields, end, b"" if self.method == "HEAD" else body)))
         self.response_complete = True
         self.conn.response_done(self)
 
