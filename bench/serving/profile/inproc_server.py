@@ -113,7 +113,8 @@ def main() -> None:
     ap.add_argument("--script", default="noop")
     ap.add_argument("-n", type=int, default=20000)
     ap.add_argument("--warmup", type=int, default=500)
-    ap.add_argument("--inline-budget-ms", type=float, default=2.0)
+    ap.add_argument("--inline-budget-ms", "--inline-run-budget-ms", type=float, default=2.0,
+                    help="the server's --inline-run-budget-ms (either spelling)")  # fmt: skip
     ap.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", "/tmp/hot15/m"))
     ap.add_argument("--flag", help="(callgrind_req.py --inproc-server) handshake file")
     a = ap.parse_args()
