@@ -1,8 +1,11 @@
 #!/bin/bash
 # Instructions per /score request, plain vs TLS, with curl as the keep-alive client (one TLS record per
 # request, like wrk; http.client's requests cost two SSL reads each). The server (noop script, inline
-# run()) runs under callgrind; counters are zeroed after 300 warm-up requests. The measured phase
-# opens one new connection, so subtract the handshake (SSLProtocol__do_handshake, ~8.8 M) from TLS.
+# run()) runs under callgrind with --busy-poll-us 0 (polling between curl's requests adds loop turns
+# that depend on timing: +3.7 k a request on b30d352); counters are zeroed after 300 warm-up
+# requests. The measured phase opens one new connection, so subtract the handshake
+# (SSLProtocol__do_handshake, ~8.8 M) from TLS. Timings of the same record work warm and after an
+# idle CPU: tls_records.py.
 # usage: callgrind_tls.sh LABEL http|https [CURL OPTIONS...]    (N=1000 MODEL_DIR=/tmp/hot15/m)
 #   callgrind_tls.sh tls13 https --tls13-ciphers TLS_AES_128_GCM_SHA256
 set -eu
@@ -22,7 +25,7 @@ fi
 cd "$ROOT/bench/serving"
 BENCH_MODEL_PATH=$MODEL_DIR/model.joblib valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p" \
   "$PY" -m modelport.serving --entry-script score_noop.py --port "$PORT" --log-level WARNING \
-  --inline-run-budget-ms 100000 "${TLSARGS[@]}" >/dev/null 2>"$WORK/valgrind.log" &
+  --inline-run-budget-ms 100000 --busy-poll-us 0 "${TLSARGS[@]}" >/dev/null 2>"$WORK/valgrind.log" &
 VP=$!
 for _ in $(seq 600); do curl -ks -o /dev/null "$SCHEME://127.0.0.1:$PORT/" && break; sleep 0.2; done
 C=(curl -ks -o /dev/null -H Content-Type:application/json --data-binary "@$MODEL_DIR/body_data.json" "$@")
