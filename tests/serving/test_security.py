@@ -159,6 +159,21 @@ def make_cert(directory: Path, name: str) -> tuple[Path, Path]:
     return cert, key
 
 
+def https_score(s: Served, cert: Path) -> httpx.Response:
+    """The first 200 from /score over https (polled until the server is up)."""
+    ctx = ssl.create_default_context(cafile=str(cert))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            r = httpx.post(f"https://127.0.0.1:{s.port}/score", content=b"{}", verify=ctx)
+            if r.status_code == 200:
+                return r
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and s.proc.poll() is None, s.log()
+        time.sleep(0.05)
+
+
 def test_tls_serves_https_with_tls12_minimum(tmp_path: Path) -> None:
     cert, key = make_cert(tmp_path, "server")
     write_script(tmp_path, SCRIPT)
@@ -166,23 +181,35 @@ def test_tls_serves_https_with_tls12_minimum(tmp_path: Path) -> None:
         tmp_path, "--entry-script", "score.py", "--tls-cert", str(cert), "--tls-key", str(key)
     )
     try:
-        ctx = ssl.create_default_context(cafile=str(cert))
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                r = httpx.post(f"https://127.0.0.1:{s.port}/score", content=b"{}", verify=ctx)
-                if r.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and s.proc.poll() is None, s.log()
-            time.sleep(0.05)
-        assert r.json() == "ok"
+        assert https_score(s, cert).json() == "ok"
         old = ssl.create_default_context(cafile=str(cert))
         old.minimum_version = ssl.TLSVersion.TLSv1
         old.maximum_version = ssl.TLSVersion.TLSv1_1
         with pytest.raises(httpx.ConnectError):
             httpx.post(f"https://127.0.0.1:{s.port}/score", content=b"{}", verify=old)
+    finally:
+        s.stop()
+
+
+def test_a_tls12_client_cannot_renegotiate(tmp_path: Path) -> None:
+    """A client asking to redo the handshake mid-connection is refused (each handshake costs the
+    server far more than the client): OpenSSL 3's default, and OP_NO_RENEGOTIATION for others."""
+    cert, key = make_cert(tmp_path, "server")
+    write_script(tmp_path, SCRIPT)
+    s = launch(
+        tmp_path, "--entry-script", "score.py", "--tls-cert", str(cert), "--tls-key", str(key)
+    )
+    try:
+        https_score(s, cert)
+        # s_client renegotiates on an "R" line; it reports the server's refusal and exits
+        out = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{s.port}", "-tls1_2",
+             "-CAfile", str(cert)],
+            input="R\n", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        text = out.stdout + out.stderr
+        assert "RENEGOTIATING" in text, text
+        assert "no renegotiation" in text, text
     finally:
         s.stop()
 

@@ -100,6 +100,8 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
         raise ConfigError("TLS needs both --tls-cert and --tls-key.")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # no client-started renegotiation (OpenSSL 3 refuses it by default; 1.1.1 builds do not)
+    ctx.options |= ssl.OP_NO_RENEGOTIATION
     try:
         ctx.load_cert_chain(cert, key)
     except FileNotFoundError as exc:
