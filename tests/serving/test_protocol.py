@@ -85,6 +85,54 @@ def test_pipelined_requests_are_answered_in_order(served: Served) -> None:
     assert starts == [f'"request {i}"'[:12] for i in range(5)]
 
 
+def test_answers_to_many_connections_at_once_keep_their_order_and_endings(
+    served: Served,
+) -> None:
+    """Eight connections with ten pipelined requests each, the last asking to close: answers
+    given while others are ready to run are held to the end of the loop turn (protocol.py
+    write_answer); each connection still gets its ten in order, then its close."""
+    socks = [connect(served) for _ in range(8)]
+    try:
+        for n, sock in enumerate(socks):
+            requests = [post(f'"c{n} r{i}"'.encode()) for i in range(9)]
+            requests.append(post(f'"c{n} r9"'.encode(), extra=b"connection: close\r\n"))
+            sock.sendall(b"".join(requests))
+        for n, sock in enumerate(socks):
+            reader = Reader(sock)
+            answers = [reader.answer() for _ in range(10)]
+            assert [json.loads(body)["start"] for _, _, body in answers] == [
+                f'"c{n} r{i}"'[:12] for i in range(10)
+            ]
+            assert {status for status, _, _ in answers} == {200}
+            assert answers[-1][1]["connection"] == "close"
+            assert reader.closed()
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_an_answer_held_for_a_busy_turn_reaches_a_waiting_client(served: Served) -> None:
+    """While other connections keep requests ready, a lone keep-alive request's answer is held
+    to the end of the loop turn, never longer: it arrives and the connection stays usable."""
+    busy = [connect(served) for _ in range(6)]
+    try:
+        for sock in busy:
+            sock.sendall(b"".join(post(b'"busy"') for _ in range(30)))
+        with connect(served) as lone:
+            reader = Reader(lone)
+            for i in range(3):
+                lone.sendall(post(f'"lone {i}"'.encode()))
+                status, headers, body = reader.answer()
+                assert status == 200 and "connection" not in headers
+                assert json.loads(body)["start"] == f'"lone {i}"'
+        for sock in busy:
+            reader = Reader(sock)
+            assert [reader.answer()[0] for _ in range(30)] == [200] * 30
+    finally:
+        for sock in busy:
+            sock.close()
+
+
 def test_a_chunked_body_reaches_run_whole(served: Served) -> None:
     with connect(served) as sock:
         sock.sendall(

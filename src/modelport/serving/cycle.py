@@ -130,7 +130,11 @@ class Cycle:
             end = b"\r\n\r\n"
         line = STATUS_LINES.get(status) or status_line(status)
         fields = b"\r\n".join(map(_FIELD.join, headers))
-        self.conn.write(b"".join((line, fields, end, b"" if self.method == "HEAD" else body)))
+        data = b"".join((line, fields, end, b"" if self.method == "HEAD" else body))
+        if self.keep_alive and not self.conn.closing:
+            self.conn.write_answer(data)
+        else:
+            self.conn.write(data)
         self.response_complete = True
         self.conn.response_done(self)
 

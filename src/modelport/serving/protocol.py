@@ -68,6 +68,12 @@ class ServerState(DeadlineSweep):
         self.body_timeout = body_timeout
         self.tasks: set[asyncio.Task[None]] = set()
         self.busy_poll: BusyPoll | None = None  # --busy-poll-us
+        self.held: list[HttpProtocol] = []  # connections with answers held to the loop turn's end
+
+    def release_held(self) -> None:
+        held, self.held = self.held, []
+        for conn in held:
+            conn.flush_held()
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -102,6 +108,7 @@ class HttpProtocol(asyncio.Protocol):
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
         self.scheme = "http"
+        self.held_out: list[bytes] = []
 
     # ------------------------------------------------------------------ connection
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -162,6 +169,8 @@ class HttpProtocol(asyncio.Protocol):
     def close_after_answer(self, client_sending: bool = False) -> None:
         """Close; when the client may still be sending, half-close first and drop its data for a
         moment, so it reads the answer instead of a reset (closing on unread input sends RST)."""
+        if self.held_out:
+            self.flush_held()
         transport = self.transport
         sending = client_sending or self.parsing is not None
         if not sending or transport is None or not transport.can_write_eof():
@@ -173,12 +182,35 @@ class HttpProtocol(asyncio.Protocol):
             transport.write_eof()
             self.loop.call_later(LINGER_SECONDS, self.close)
 
+    def write_answer(self, data: bytes) -> None:
+        """A keep-alive answer while other requests are ready to run: held until the end of this
+        loop turn, so the client is woken once for the batch instead of once per answer."""
+        state = self.state
+        if len(state.tasks) <= 1:
+            self.write(data)
+            return
+        if not self.held_out:
+            if not state.held:
+                self.loop.call_soon(state.release_held)
+            state.held.append(self)
+        self.held_out.append(data)
+
+    def flush_held(self) -> None:
+        out, self.held_out = self.held_out, []
+        transport = self.transport
+        if out and transport is not None and not transport.is_closing():
+            transport.write(out[0] if len(out) == 1 else b"".join(out))
+
     def write(self, data: bytes) -> None:
+        if self.held_out:
+            self.flush_held()
         transport = self.transport
         if transport is not None and not transport.is_closing():
             transport.write(data)
 
     def close(self) -> None:
+        if self.held_out:
+            self.flush_held()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
