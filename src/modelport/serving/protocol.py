@@ -183,8 +183,8 @@ class HttpProtocol(asyncio.Protocol):
             self.loop.call_later(LINGER_SECONDS, self.close)
 
     def write_answer(self, data: bytes) -> None:
-        """A keep-alive answer while other requests are ready to run: held until the end of this
-        loop turn, so the client is woken once for the batch instead of once per answer."""
+        """A keep-alive answer while other requests are in flight: held until the end of this loop
+        turn (never longer), so a client is woken once per batch of answers, not once for each."""
         state = self.state
         if len(state.tasks) <= 1:
             self.write(data)
