@@ -10,12 +10,11 @@ server needs, in the same shape: keep-alive and pipelining, ``Expect: 100-contin
 request bodies with flow control, HEAD, ``Connection: close``, a JSON 400 for unparseable requests,
 disconnect detection and the drain on SIGTERM (``ServerState.connections``/``tasks``, ``shutdown()``).
 
-No connection state lasts without a deadline (checked by one sweep a second, not a timer each):
-a request head must arrive within --keep-alive seconds (else 408), an idle keep-alive connection
-closes after --keep-alive seconds, a request body must keep arriving (--body-timeout, else 408),
-and an answer given before the whole body arrived (401, 413, …) closes the connection after a short
-linger instead of draining the rest. Each listener caps its connections (connguard.py). One
-request's ASGI receive/send and its answer's bytes are cycle.py.
+No connection state lasts without a deadline (deadlines.py), and an answer given before the whole
+body arrived (401, 413, …) closes the connection after a short linger instead of draining the rest.
+Each listener caps its connections (connguard.py). One request's ASGI receive/send and its answer's
+bytes are cycle.py. Keep-alive answers given while other requests are in flight go out at the end
+of the loop turn (``write_answer``); after the last answer the worker polls briefly (busypoll.py).
 """
 
 from __future__ import annotations
@@ -32,20 +31,14 @@ import httptools
 from modelport.serving.busypoll import BusyPoll
 from modelport.serving.connguard import (
     FULL_MESSAGE,
-    HEAD,
-    IDLE,
-    LINGERING,
     MAX_HEAD_BYTES,
-    SLOW_BODY,
     WAKE_BYTES,
     ConnectionPool,
     DeadlineSweep,
-    Rank,
-    body_evictable,
-    body_stalled,
     json_answer,
 )
 from modelport.serving.cycle import BODY_HIGH_WATER, STATUS_LINES, Cycle
+from modelport.serving.deadlines import Deadlines
 from modelport.serving.responses import GENERIC_INTERNAL_ERROR, error_body
 
 log = logging.getLogger("modelport.serving")
@@ -76,8 +69,9 @@ class ServerState(DeadlineSweep):
             conn.flush_held()
 
 
-class HttpProtocol(asyncio.Protocol):
-    """One connection. ``parsing`` gets the parser's callbacks; ``active`` is being answered."""
+class HttpProtocol(Deadlines, asyncio.Protocol):
+    """One connection. ``parsing`` gets the parser's callbacks; ``active`` is being answered;
+    its deadlines and its part in the connection cap are deadlines.py."""
 
     def __init__(
         self,
@@ -229,67 +223,6 @@ class HttpProtocol(asyncio.Protocol):
         self.closing = True
         if self.active is None:
             self.close()
-
-    def _body_pending(self) -> bool:
-        """A request is being answered while its body has not all arrived."""
-        active = self.active
-        return active is not None and self.parsing is active and not active.complete
-
-    def enforce_deadlines(self, now: float) -> None:
-        if self.lingering:
-            return  # closes on its own timer
-        deadline = now - self.state.keep_alive
-        if self._body_pending():
-            if body_stalled(now, self.body_started, self.progress, self.body_received,
-                            self.state.body_timeout):  # fmt: skip
-                self._drop_request("The request body did not arrive in time.")
-        elif self.active is not None:
-            return
-        elif self.head_started is not None:  # a request line and headers still trickling in
-            if self.head_started < deadline:
-                self._refuse(408, "The request line and headers did not arrive in time.")
-        elif self.idle_since < deadline and self.progress < deadline:
-            self.close()
-
-    def _drop_request(self, message: str) -> None:
-        """408 for a request whose body stopped arriving; its handler sees a disconnect."""
-        cycle = self.active
-        if cycle is not None:
-            cycle.disconnected = True
-            cycle.wake()
-            if cycle.head is not None or cycle.response_complete:
-                self.close()  # an answer is under way: a 408 cannot follow it
-                return
-        self._refuse(408, message)
-
-    # ------------------------------------------------------------------ the connection cap
-    def eviction_rank(self, now: float) -> Rank | None:
-        if self.lingering:
-            return (LINGERING, 0.0)
-        if self._body_pending():
-            if body_evictable(now, self.body_started, self.progress, self.body_received):
-                return (SLOW_BODY, self.body_started)
-            return None
-        if self.active is not None:
-            return None
-        if self.head_started is not None:
-            return (HEAD, self.head_started)
-        return (IDLE, max(self.idle_since, self.progress))
-
-    def evict(self) -> None:
-        self.pool = None
-        if self.lingering:
-            self.close()
-            return
-        if self._body_pending() or self.head_started is not None:
-            self.write(
-                json_answer(STATUS_LINES[408], "Too slow: the server needed the connection.")
-            )
-            cycle = self.active
-            if cycle is not None:
-                cycle.disconnected = True
-                cycle.wake()
-        self.close()
 
     # ------------------------------------------------------------------ parser callbacks
     def on_message_begin(self) -> None:
