@@ -43,7 +43,7 @@ def run(raw):
     return threading.current_thread().name
 """
 
-QUALIFY = 32  # runner.INLINE_QUALIFY
+QUALIFY = 32  # inline_gate.INLINE_QUALIFY
 
 
 def server(directory: Path, **env: str) -> Served:
@@ -238,7 +238,7 @@ def _thread_calls_to_reopen(gate: object) -> int:
 
 
 def test_a_moderate_overrun_costs_a_few_thread_calls_and_repeated_ones_back_off() -> None:
-    from modelport.serving.runner import INLINE_QUALIFY, REQUALIFY_MIN, InlineGate
+    from modelport.serving.inline_gate import INLINE_QUALIFY, REQUALIFY_MIN, InlineGate
 
     gate = InlineGate(0.002)
     assert _thread_calls_to_reopen(gate) == INLINE_QUALIFY
@@ -256,7 +256,7 @@ def test_a_moderate_overrun_costs_a_few_thread_calls_and_repeated_ones_back_off(
 
 
 def test_a_far_overrun_needs_twice_the_full_qualification() -> None:
-    from modelport.serving.runner import INLINE_QUALIFY, InlineGate
+    from modelport.serving.inline_gate import INLINE_QUALIFY, InlineGate
 
     gate = InlineGate(0.002)
     _thread_calls_to_reopen(gate)

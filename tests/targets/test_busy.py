@@ -1,6 +1,6 @@
 """Liveness tells "busy inside run()" from "hung": a long run() on the event loop is not killed.
 
-The script's quick calls qualify run() for the event loop (serving/runner.py's InlineGate); then
+The script's quick calls qualify run() for the event loop (serving/inline_gate.py); then
 one call busy-loops in pure Python, so the replica's health port cannot answer. Before the busy
 marker (serving/busy.py) the probe killed such a replica within seconds.
 """

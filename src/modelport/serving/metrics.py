@@ -75,7 +75,7 @@ class Metrics:
         self.queue_depth = 0  # set by admission control / the batcher
         self.ready = 0
         self.started = time.time()
-        self.gate: Any = None  # the runner's InlineGate, for its counters
+        self.gate: Any = None  # the runner's InlineGate (inline_gate.py), for its counters
         self.busy_poll: Any = None  # the worker's BusyPoll (--busy-poll-us), for its counters
 
     def request_done(self, route: str, status: int, seconds: float) -> None:
