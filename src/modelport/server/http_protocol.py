@@ -11,8 +11,9 @@ without bound. Here, checked by one sweep a second:
 - a request body must keep arriving (``body_timeout``; 408);
 - a connection with no request in progress closes ``timeout_keep_alive`` seconds after it opened or
   last answered, even while the client trickles the unread rest of a body answered early (401);
-- at ``max_connections`` another connection is closed to make room (a trickling head or body
-  first, an idle one last; connguard.py); when every one is busy the newcomer gets 503.
+- at ``max_connections`` another connection is closed to make room (a draining body, a silent or
+  trickling head or a trickling body first, an idle keep-alive one last; connguard.py); when every
+  one is busy the newcomer gets 503.
 
 Requests that cannot be parsed never reach the app: uvicorn answers them with a ``text/plain`` 400,
 turned into ``{"message": …}`` here like every other modelport error.
@@ -31,6 +32,7 @@ from modelport.serving.connguard import (
     FULL_MESSAGE,
     HEAD,
     IDLE,
+    LINGERING,
     MAX_HEAD_BYTES,
     SLOW_BODY,
     WAKE_BYTES,
@@ -80,6 +82,7 @@ class GuardedHttpToolsProtocol(JsonErrorHttpToolsProtocol):
         self.body_started = 0.0
         self.body_received = 0
         self.counted = False
+        self.answered = False  # until then idle_since is when it opened
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -139,6 +142,7 @@ class GuardedHttpToolsProtocol(JsonErrorHttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         self.idle_since = self.loop.time()
+        self.answered = True
         super().on_response_complete()
 
     # ------------------------------------------------------------------ deadlines and the cap
@@ -184,6 +188,10 @@ class GuardedHttpToolsProtocol(JsonErrorHttpToolsProtocol):
             return None
         if self.head_started is not None:
             return (HEAD, self.head_started)
+        if self.in_body:
+            return (LINGERING, 0.0)  # answered early (401): the rest of its body is only drained
+        if not self.answered:  # has sent nothing yet: a request head not begun, since it opened
+            return (HEAD, self.idle_since)
         return (IDLE, max(self.idle_since, self.progress))
 
     def evict(self) -> None:

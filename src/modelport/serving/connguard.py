@@ -4,9 +4,11 @@ server's HTTP protocols.
 A server whose open-file limit is reached can no longer accept anything: not a legitimate client,
 not a liveness probe, not its own log file. So each listener keeps its connections under a cap
 (set below ``RLIMIT_NOFILE``). At the cap, a new connection first pushes out another one, chosen
-by what it is doing, worst first: an answer lingering, then the oldest request head still
-incomplete, then the oldest request body arriving slower than ``MIN_BODY_RATE``, and only then
-the keep-alive connection idle longest. Ages count from when a head or body began, which trickling
+by what it is doing, worst first: an answer lingering or a body answered early still draining,
+then the oldest request head still incomplete (a connection that has sent nothing since it opened
+counts as one), then the oldest request body arriving slower than ``MIN_BODY_RATE``, and only then
+the keep-alive connection idle longest — one that has been answered, a client using it, whose next
+request may already be on its way. Ages count from when a head or body began, which trickling
 bytes cannot renew. Only when every connection is busy being answered is the newcomer refused
 with 503. So a flood of held connections costs an attacker its own connections, not others'.
 """

@@ -37,7 +37,8 @@ class Deadlines:
     parsing: Cycle | None
     lingering: bool
     head_started: float | None  # while a request head is incomplete
-    idle_since: float
+    idle_since: float  # when it opened, until its first answer
+    answered: bool  # at least one request answered: a client that is using the connection
     progress: float  # the last bytes received
     body_started: float
     body_received: int
@@ -85,6 +86,8 @@ class Deadlines:
             return None
         if self.head_started is not None:
             return (HEAD, self.head_started)
+        if not self.answered:  # has sent nothing yet: a request head not begun, since it opened
+            return (HEAD, self.idle_since)
         return (IDLE, max(self.idle_since, self.progress))
 
     def evict(self) -> None:

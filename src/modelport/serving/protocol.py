@@ -97,6 +97,7 @@ class HttpProtocol(Deadlines, asyncio.Protocol):
         self.lingering = False
         self.head_started: float | None = None  # while a request head is incomplete
         self.idle_since = self.progress = loop.time()  # progress: the last bytes received
+        self.answered = False
         self.body_started = 0.0
         self.body_received = 0
         self.client: tuple[str, int] | None = None
@@ -368,6 +369,7 @@ class HttpProtocol(Deadlines, asyncio.Protocol):
             self.close_after_answer()
             return
         self.idle_since = self.loop.time()
+        self.answered = True
         if self.pipeline:
             self._start(self.pipeline.popleft())
             if not self.pipeline:
