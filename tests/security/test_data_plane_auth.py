@@ -8,6 +8,7 @@ import base64
 import itertools
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,46 @@ def test_user_given_keys_have_one_minimum_strength(weak: object) -> None:
     if isinstance(weak, str) and len(weak) > 1:
         assert weak not in str(info.value)  # the value is never echoed
     assert deploy_auth.check_key("x" * 16, "keyValue") == "x" * 16
+
+
+def test_a_remembered_token_stops_passing_at_its_expiry(tmp_path: Path) -> None:
+    secret = os.urandom(32)
+    path = tmp_path / "auth.json"
+    path.write_text(json.dumps({"mode": "token", "audience": "svc", "secrets": [secret.hex()]}))
+    checker = Auth(str(path))
+    issued = time.time() - deploy_auth.TOKEN_LIFETIME_SECONDS + 2
+    token = str(deploy_auth.issue_token("svc", secret.hex(), now=issued)["accessToken"])
+    exp = int(issued) + deploy_auth.TOKEN_LIFETIME_SECONDS
+    assert checker.check(_bearer(token)) is None  # verified once, then remembered
+    deadline = time.monotonic() + 10
+    while (denied := checker.check(_bearer(token))) is None:
+        assert time.time() < exp, "a remembered token passed after its expiry"
+        assert time.monotonic() < deadline, "the token never expired"
+        time.sleep(0.01)  # poll interval, bounded by the deadline
+    assert denied == "The token has expired." and time.time() >= exp
+
+
+def test_a_rotation_through_a_symbolic_link_swap_is_enforced_by_the_next_request(
+    tmp_path: Path,
+) -> None:
+    """A Kubernetes secret volume: auth.json -> ..data/auth.json, ..data -> a versioned folder,
+    replaced by renaming a new link over ..data (inotify cannot follow that: stat every time)."""
+
+    def publish(version: int, key: str) -> None:
+        folder = tmp_path / f"..v{version}"
+        folder.mkdir()
+        _write(folder / "auth.json", [key])
+        (tmp_path / "..data_tmp").symlink_to(folder.name)
+        os.replace(tmp_path / "..data_tmp", tmp_path / "..data")
+
+    publish(0, "first-key-0123456789")
+    (tmp_path / "auth.json").symlink_to("..data/auth.json")
+    checker = Auth(str(tmp_path / "auth.json"))
+    for version in range(1, 6):
+        old, new = f"key-{version - 1:02d}-0123456789", f"key-{version:02d}-0123456789"
+        if version == 1:
+            old = "first-key-0123456789"
+        assert checker.check(_bearer(old)) is None
+        publish(version, new)
+        assert checker.check(_bearer(old)) is not None, "a replaced key still passed"
+        assert checker.check(_bearer(new)) is None

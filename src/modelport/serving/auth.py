@@ -6,12 +6,18 @@ whose SHA-256 matches one of the hashes (compared in constant time).
 (HS256) signed with one of the secrets, ``aud`` naming the audience, ``exp`` in the future.
 ``{"mode": "none"}``: no authentication.
 
-The file is checked before every authenticated request (one ``stat``, about a microsecond) and
-re-read when it was replaced or changed, so once the deployment side's atomic rewrite is done, no
-request passes with a key that is gone. Replacement is told by the inode: the loaded file is kept
-open, so its inode number cannot be reused by the next file, whatever the timestamps' granularity
-(modification time, change time and size catch an in-place rewrite too). A broken rewrite keeps
-the last good settings (logged).
+The file is checked before every authenticated request and re-read when it was replaced or
+changed, so once the deployment side's atomic rewrite is done, no request passes with a key that
+is gone. The check is an inotify poll (filewatch.py; one system call), and a ``stat`` only when
+that saw something, or on every request where inotify cannot watch the path. Replacement is told
+by the inode: the loaded file is kept open, so its inode number cannot be reused by the next file,
+whatever the timestamps' granularity (modification time, change time and size catch an in-place
+rewrite too). A broken rewrite keeps the last good settings (logged).
+
+Credentials that passed are remembered (``PASSED_MEMO`` of them, with a token's expiry) until the
+file changes, so a client's next request skips the SHA-256 or the HMAC. The look-up compares the
+header's keyed 64-bit hash first and its bytes only on an equal hash, so its timing tells nothing
+about a remembered key.
 
 A client that presents wrong keys or tokens ``MAX_FAILURES`` times within ``FAILURE_WINDOW``
 seconds gets 429 with ``Retry-After`` for every request without valid credentials until the window
@@ -35,6 +41,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelport.serving.filewatch import FileWatch
 from modelport.serving.logs import log
 from modelport.serving.process import ConfigError
 
@@ -45,6 +52,8 @@ EXPIRED = "The token has expired."
 MAX_FAILURES = 20
 FAILURE_WINDOW = 60.0
 MAX_CLIENTS = 10_000  # the failure table is bounded: a flood from many addresses cannot grow it
+PASSED_MEMO = 64  # credentials remembered as passing (the whole memo is dropped when full)
+PASSED_MEMO_BYTES = 4096  # a longer Authorization header is checked in full every time
 
 
 class Denied(str):
@@ -209,6 +218,9 @@ class Auth:
         self._stamp: tuple[int, int, int, int, int] | None = None
         self._held: int | None = None  # the loaded file, kept open: its inode stays unique
         self.failures = FailureTable()
+        # header -> until when it passes (inf for a key, a token's exp); emptied on every re-read
+        self._passed: dict[bytes, float] = {}
+        self._watch = FileWatch(path)  # before the first read: a change during it is seen
         self.config = self._load()  # a broken file at start-up is exit code 4
 
     def _load(self) -> AuthConfig:
@@ -232,6 +244,8 @@ class Auth:
         if self._held is not None:
             os.close(self._held)
         self._held, self._stamp = fd, _stamp(st)
+        self._passed.clear()
+        self._watch.follow()
         return config
 
     def _refresh(self) -> None:
@@ -252,12 +266,24 @@ class Auth:
     def check(self, header: bytes | None, client: Any = None) -> Denied | None:
         """None when the request may pass, else the refusal (401, or 429 for a client that
         presented wrong credentials too often; ``client`` is the ASGI scope's)."""
-        self._refresh()
+        if self._watch.changed():
+            self._refresh()
         config = self.config
         if config.mode == "none":
             return None
         if not header:
             return _denied(MISSING)
+        until = self._passed.get(header)
+        if until is not None and (until == _FOREVER or time.time() < until):
+            return None
+        denied = self._verify(header, config, client)
+        if denied is None and len(header) <= PASSED_MEMO_BYTES:
+            if len(self._passed) >= PASSED_MEMO:
+                self._passed.clear()
+            self._passed[header] = _FOREVER if config.mode == "key" else _expiry(header)
+        return denied
+
+    def _verify(self, header: bytes, config: AuthConfig, client: Any) -> Denied | None:
         scheme, _, credential = header.decode("latin-1").strip().partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
@@ -280,6 +306,15 @@ class Auth:
             return _blocked(wait)
         self.failures.record(who, now)
         return _denied(message)
+
+
+_FOREVER = math.inf
+
+
+def _expiry(header: bytes) -> float:
+    """A token's ``exp`` (verified already: the header is ``Bearer <JWT>``)."""
+    claims = json.loads(_b64url(header.decode("latin-1").split()[-1].split(".")[1]))
+    return float(claims["exp"])
 
 
 def _stamp(st: os.stat_result) -> tuple[int, int, int, int, int]:
