@@ -149,6 +149,50 @@ def test_two_workers_both_serve(tmp_path: Path, stop_after: list[Served]) -> Non
     assert s.stop() == 0
 
 
+ONE_HELD_BACK = """
+import os
+import time
+
+
+def init():
+    # the first worker here is held until the test creates "release"; the other starts at once
+    try:
+        os.close(os.open("held", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return
+    while not os.path.exists("release"):
+        time.sleep(0.01)
+
+
+def run(raw):
+    return os.getpid()
+"""
+
+
+def test_a_worker_still_starting_takes_no_request(tmp_path: Path, stop_after: list[Served]) -> None:
+    """The worker that reaches init() first (the one that found the port free, and listened at once
+    before) is held in init(): once the other is ready, every request is answered by it, none
+    with 503 "starting"; released, both serve."""
+    write_script(tmp_path, ONE_HELD_BACK)
+    s = launch(tmp_path, "--entry-script", "score.py", "--workers", "2")
+    stop_after.append(s)
+    s.wait_ready()
+    statuses = []
+    for _ in range(40):  # a new connection each time, so the kernel can pick either listener
+        r = httpx.post(s.url + "/score", content=b"{}", headers={"Connection": "close"})
+        statuses.append(r.status_code)
+    assert statuses == [200] * 40, statuses
+    (tmp_path / "release").touch()
+    pids: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(pids) < 2:
+        assert time.monotonic() < deadline, "the held worker never joined"
+        r = httpx.post(s.url + "/score", content=b"{}", headers={"Connection": "close"})
+        assert r.status_code == 200, r.text
+        pids.add(r.json())
+    assert s.stop() == 0
+
+
 def test_sigterm_under_load_drops_no_request(tmp_path: Path) -> None:
     """Two replicas share a port; the old one gets SIGTERM mid-load; every request still succeeds."""
     write_script(tmp_path, QUICK)

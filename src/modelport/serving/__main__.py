@@ -114,9 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # A replica joining a port that siblings already serve listens only once init() is done, so
         # it never takes a share of the traffic while starting; alone on the port, it listens at once
-        # and answers GET / with 503 until init() has finished.
-        defer = settings.health_port is not None or (
-            share and settings.port != 0 and port_has_listener(settings.port)
+        # and answers GET / with 503 until init() has finished. A --workers child always waits:
+        # siblings start together, and one that listened first and was ready last answered 503
+        # "starting" to its share of the connections after the others were serving.
+        defer = (
+            settings.health_port is not None
+            or os.environ.get(CHILD_ENV) == "1"
+            or (share and settings.port != 0 and port_has_listener(settings.port))
         )
         main_sock = bind(settings.host, settings.port, reuse_port=share, listen=not defer)
         health_sock = (
