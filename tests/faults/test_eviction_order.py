@@ -52,6 +52,11 @@ def _answer(s: socket.socket) -> bytes:
     return data
 
 
+def _assert_answered(s: socket.socket, ask: bytes) -> None:
+    s.sendall(ask)
+    assert _answer(s).startswith(b"HTTP/1.1 200")
+
+
 def _first_closed(socks: list[socket.socket], deadline_s: float = 10.0) -> socket.socket:
     """The first of ``socks`` the server closes (polled with a deadline)."""
     deadline = time.monotonic() + deadline_s
@@ -89,29 +94,29 @@ def workspace(tmp_path: Path) -> Iterator[ServerProcess]:
         s.stop()
 
 
-def _port(url: str) -> int:
-    return int(url.rsplit(":", 1)[1])
+def _served(server: str, request: pytest.FixtureRequest) -> tuple[int, bytes, bytes]:
+    """The port, a request answered 200, and the head of a request answered before its body."""
+    if server == "replica":
+        early = b"POST /no-such-route HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"
+        return request.getfixturevalue("replica"), SCORE, early
+    ws: ServerProcess = request.getfixturevalue("workspace")
+    early = b"POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"
+    return int(ws.url.rsplit(":", 1)[1]), LIST % ws.token.encode(), early
 
 
 @pytest.mark.parametrize("server", ["replica", "workspace"])
 def test_a_client_answered_before_outlasts_connections_that_sent_nothing(
     server: str, request: pytest.FixtureRequest
 ) -> None:
-    if server == "replica":
-        port, ask = request.getfixturevalue("replica"), SCORE
-    else:
-        ws: ServerProcess = request.getfixturevalue("workspace")
-        port, ask = _port(ws.url), LIST % ws.token.encode()
+    port, ask, _ = _served(server, request)
     client = _connect(port)
-    client.sendall(ask)
-    assert _answer(client).startswith(b"HTTP/1.1 200")
+    _assert_answered(client, ask)
     time.sleep(0.02)  # not to wait for anything: ages must differ, and the loop's clock counts ms
     silent = _fill_with_silent(port, CAP)  # one more than the cap leaves room for
     pushed_out = _first_closed([client, *silent])
     assert pushed_out is not client, "the answered client's keep-alive connection was pushed out"
     assert pushed_out in silent  # (accepted in one loop turn, they are equally old)
-    client.sendall(ask)
-    assert _answer(client).startswith(b"HTTP/1.1 200")
+    _assert_answered(client, ask)  # the same connection, still open
     for s in [client, *silent]:
         s.close()
 
@@ -120,16 +125,9 @@ def test_a_client_answered_before_outlasts_connections_that_sent_nothing(
 def test_a_body_answered_early_and_still_draining_goes_before_an_idle_client(
     server: str, request: pytest.FixtureRequest
 ) -> None:
-    if server == "replica":
-        port, ask = request.getfixturevalue("replica"), SCORE
-        early = b"POST /no-such-route HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"
-    else:
-        ws: ServerProcess = request.getfixturevalue("workspace")
-        port, ask = _port(ws.url), LIST % ws.token.encode()
-        early = b"POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"
+    port, ask, early = _served(server, request)
     client = _connect(port)
-    client.sendall(ask)
-    assert _answer(client).startswith(b"HTTP/1.1 200")
+    _assert_answered(client, ask)
     draining = _connect(port)
     draining.sendall(early)
     # answered before its body; the replica then closes (lingering), the workspace server drains
@@ -138,7 +136,6 @@ def test_a_body_answered_early_and_still_draining_goes_before_an_idle_client(
     filler = _fill_with_silent(port, CAP - 1)  # the last one finds the cap full
     pushed_out = _first_closed([client, draining, *filler])
     assert pushed_out is draining
-    client.sendall(ask)
-    assert _answer(client).startswith(b"HTTP/1.1 200")
+    _assert_answered(client, ask)  # the same connection, still open
     for s in [client, draining, *filler]:
         s.close()
