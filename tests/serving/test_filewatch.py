@@ -112,3 +112,19 @@ def test_a_path_through_a_symbolic_link_is_always_maybe(tmp_path: Path) -> None:
     watch = FileWatch(str(tmp_path / "auth.json"))
     assert not watch.inotify
     assert watch.changed() is True and watch.changed() is True
+
+
+def test_a_relative_path_is_followed_after_the_process_changes_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = tmp_path / "svc"
+    d.mkdir()
+    (d / "auth.json").write_text("{}")
+    monkeypatch.chdir(d)
+    watch = FileWatch("auth.json")
+    monkeypatch.chdir(tmp_path)  # as the server does before init(): to the app root
+    _replace(d / "auth.json", '{"n": 1}')
+    assert watch.changed() is True
+    watch.follow()
+    _hard_link_write(d / "auth.json", " ")
+    assert watch.changed() is True

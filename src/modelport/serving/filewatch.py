@@ -33,7 +33,7 @@ EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len; th
 
 class FileWatch:
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = os.path.abspath(path)  # the server may change its directory later
         self.inotify = False  # False: every look answers "maybe" (the stat fallback)
         self._fd = -1
         self._poll: select.poll | None = None
@@ -44,7 +44,7 @@ class FileWatch:
 
     def _start(self) -> None:
         real = os.path.realpath(self.path)
-        if not sys.platform.startswith("linux") or real != os.path.abspath(self.path):
+        if not sys.platform.startswith("linux") or real != self.path:
             return
         self._libc = ctypes.CDLL(None, use_errno=True)
         self._fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
