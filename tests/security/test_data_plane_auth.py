@@ -150,3 +150,19 @@ def test_a_rotation_through_a_symbolic_link_swap_is_enforced_by_the_next_request
         publish(version, new)
         assert checker.check(_bearer(old)) is not None, "a replaced key still passed"
         assert checker.check(_bearer(new)) is None
+
+
+def test_a_relative_auth_file_is_still_followed_after_the_worker_changes_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, app_root = tmp_path / "here", tmp_path / "app"
+    here.mkdir()
+    app_root.mkdir()
+    _write(here / "auth.json", ["old-key-0123456789ab"])
+    monkeypatch.chdir(here)
+    checker = Auth("auth.json")  # --auth-file auth.json, read before the worker's chdir
+    monkeypatch.chdir(app_root)
+    assert checker.check(_bearer("old-key-0123456789ab")) is None
+    _write(here / "auth.json", ["new-key-0123456789ab"])
+    assert checker.check(_bearer("old-key-0123456789ab")) is not None, "a replaced key passed"
+    assert checker.check(_bearer("new-key-0123456789ab")) is None

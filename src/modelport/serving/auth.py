@@ -214,7 +214,7 @@ class Auth:
     """Checks ``Authorization`` headers against the auth file, following its changes."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = os.path.abspath(path)  # the worker changes to the app root before init()
         self._stamp: tuple[int, int, int, int, int] | None = None
         self._held: int | None = None  # the loaded file, kept open: its inode stays unique
         self.failures = FailureTable()
