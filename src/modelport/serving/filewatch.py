@@ -32,6 +32,8 @@ EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len; th
 
 
 class FileWatch:
+    """One file's watch: ``changed()`` before each use of what was read from it."""
+
     def __init__(self, path: str) -> None:
         self.path = os.path.abspath(path)  # the server may change its directory later
         self.inotify = False  # False: every look answers "maybe" (the stat fallback)

@@ -74,7 +74,8 @@ SETTINGS: tuple[Setting, ...] = (
             "With azmlinfsrv's SEPERATE_HEALTH_ENDPOINT=true: HEALTH_PORT, default 5000.",
             "PORT", ("--health_port",)),
     Setting("workers", "--workers", ("MODELPORT_WORKERS", "WORKER_COUNT"), int, 1,
-            "Worker processes; each loads the entry script and runs init(); they share the port.", "N",
+            "Worker processes; each loads the entry script and runs init(); they share the port. With "
+            "N > 1 each listens once its init() has finished (one alone answers 503 until then).", "N",
             ("--worker_count",)),
     Setting("worker_timeout", None, ("WORKER_TIMEOUT",), int, None,
             "azmlinfsrv's gunicorn worker timeout in seconds: when set, a run() longer than this answers "
