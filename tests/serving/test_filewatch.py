@@ -128,3 +128,14 @@ def test_a_relative_path_is_followed_after_the_process_changes_directory(
     watch.follow()
     _hard_link_write(d / "auth.json", " ")
     assert watch.changed() is True
+
+
+def test_a_dropped_watch_gives_its_inotify_instance_back(tmp_path: Path) -> None:
+    path = tmp_path / "auth.json"
+    path.write_text("{}")
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(200):  # more than the default 128 instances a user may hold
+        watch = FileWatch(str(path))
+        assert watch.inotify
+        del watch
+    assert len(os.listdir("/proc/self/fd")) <= before + 1

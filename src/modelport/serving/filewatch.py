@@ -21,6 +21,7 @@ import os
 import select
 import struct
 import sys
+import weakref
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x2, 0x4, 0x8
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
@@ -52,6 +53,8 @@ class FileWatch:
         self._fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if self._fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1")
+        # inotify instances are few per user (128 by default): closed with the watch, not at exit
+        self._closer = weakref.finalize(self, os.close, self._fd)
         self._dir = self._add(os.path.dirname(real), DIR_EVENTS)
         self._name = os.fsencode(os.path.basename(real))
         self.follow()
@@ -107,5 +110,5 @@ class FileWatch:
         self._poll = None
         self.inotify = False
         if self._fd >= 0:
-            os.close(self._fd)
+            self._closer()  # os.close, once
             self._fd = -1
