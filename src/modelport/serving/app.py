@@ -12,7 +12,7 @@ from typing import Any
 from modelport.serving import inputs, request_ids
 from modelport.serving.admission import Overloaded
 from modelport.serving.batching import BatchError
-from modelport.serving.cycle import Cycle
+from modelport.serving.cycle import CLOSE, Cycle
 from modelport.serving.logs import access, log_access
 from modelport.serving.responses import (
     GENERIC_RUN_ERROR,
@@ -24,7 +24,6 @@ from modelport.serving.responses import (
 )
 from modelport.serving.routes import (
     ALLOW_SCORE,
-    CLOSE,
     EXEC_MS,
     JSON,
     NOT_ALLOWED,

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from modelport.serving import telemetry as telemetry_mod
 from modelport.serving.admission import Admission
 from modelport.serving.batching import Batcher
-from modelport.serving.cycle import Cycle
+from modelport.serving.cycle import CLOSE, Cycle
 from modelport.serving.entry_script import EntryScript
 from modelport.serving.metrics import Metrics
 from modelport.serving.responses import GENERIC_INTERNAL_ERROR, error_body
@@ -29,7 +29,6 @@ log = logging.getLogger("modelport.serving")
 SERVER_VERSION = b"modelport/0.1.0"
 JSON = (b"content-type", b"application/json")
 TEXT = (b"content-type", b"text/plain; charset=utf-8")
-CLOSE = (b"connection", b"close")
 SCORE_METHODS = ("GET", "POST", "OPTIONS")
 # the original's texts for these (Werkzeug's NotFound and MethodNotAllowed descriptions)
 NOT_FOUND = (
