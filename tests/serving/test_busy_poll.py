@@ -48,6 +48,7 @@ def test_gaps_within_the_maximum_grow_the_budget_up_to_it() -> None:
         poll = BusyPoll(asyncio.get_running_loop(), 30.0)  # no gap on a busy host reaches 30 s
         assert poll.budget == GROW_START
         budgets = []
+        t0 = time.perf_counter()
         for _ in range(3):
             poll.answered()
             await asyncio.sleep(0.005)  # longer than the budget: the poll ends, the worker sleeps
@@ -56,6 +57,8 @@ def test_gaps_within_the_maximum_grow_the_budget_up_to_it() -> None:
             budgets.append(poll.budget)
         assert budgets == [2 * GROW_START, 4 * GROW_START, 8 * GROW_START]
         assert (poll.caught, poll.missed) == (0, 3)
+        # each poll ran its whole budget (1, 2, 4 x GROW_START), and polling is part of the time
+        assert 7 * GROW_START <= poll.polled_s <= time.perf_counter() - t0
 
     in_loop(check())
 
@@ -83,11 +86,14 @@ def test_a_request_within_the_budget_is_caught_and_keeps_it() -> None:
     async def check() -> None:
         poll = BusyPoll(asyncio.get_running_loop(), 30.0)
         poll.budget = 10.0  # no stall on a loaded host is that long
+        t0 = time.perf_counter()
         poll.answered()
-        await asyncio.sleep(0)  # the loop turns: still polling
+        await asyncio.sleep(0.002)  # the loop turns: still polling
         assert poll.polling
         poll.arrived()
+        elapsed = time.perf_counter() - t0
         assert (poll.caught, poll.budget) == (1, 10.0)
+        assert 0.002 <= poll.polled_s <= elapsed  # the gap polled through, counted once
         await settle(poll)  # bytes came in: this poll ends; the next answer starts another
 
     in_loop(check())
@@ -138,18 +144,25 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def test_a_served_worker_polls_after_answers_and_is_idle_after(served: Served) -> None:
+    start = metrics(served)
+    t0 = time.perf_counter()
     post_back_to_back(served, 300)
     seen = metrics(served)
+    wall = time.perf_counter() - t0
     polls = (
         seen['modelport_busy_poll_total{outcome="caught"}']
         + seen['modelport_busy_poll_total{outcome="missed"}']
     )
     assert polls >= 1, seen
     assert 0 <= seen["modelport_busy_poll_budget_seconds"] <= 200e-6
+    polled = seen["modelport_busy_poll_seconds_total"] - start["modelport_busy_poll_seconds_total"]
+    assert 0 < polled <= wall
     # nothing comes in now: whatever poll is left ends within its budget and the worker sleeps
     before = cpu_seconds(served.proc.pid)
     time.sleep(1.0)  # measuring idle CPU over a second, not waiting for anything
     assert cpu_seconds(served.proc.pid) - before < 0.3
+    after_idle = metrics(served)["modelport_busy_poll_seconds_total"]
+    assert after_idle - seen["modelport_busy_poll_seconds_total"] < 0.3
 
 
 def test_busy_poll_0_turns_it_off(tmp_path: Path) -> None:

@@ -123,6 +123,10 @@ class Metrics:
                       "# TYPE modelport_busy_poll_total counter",
                       f'modelport_busy_poll_total{{outcome="caught"}} {self.busy_poll.caught}',
                       f'modelport_busy_poll_total{{outcome="missed"}} {self.busy_poll.missed}',
+                      "# HELP modelport_busy_poll_seconds_total Time spent polling after answers: CPU "
+                      "used while no request was in flight (server CPU minus this is the work).",
+                      "# TYPE modelport_busy_poll_seconds_total counter",
+                      f"modelport_busy_poll_seconds_total {self.busy_poll.polled_s:.6f}",
                       "# HELP modelport_busy_poll_budget_seconds How long the worker polls after its "
                       "last answer now (adapts to the gaps between requests).",
                       "# TYPE modelport_busy_poll_budget_seconds gauge",
