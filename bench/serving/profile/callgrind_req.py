@@ -28,12 +28,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common
 
 
-def totals(path: str) -> int:
+def totals(path: str) -> dict[str, int]:
+    """The dump's event totals by name (Ir first; cache misses with --cache-sim)."""
+    names: list[str] = []
     with open(path) as f:
         for line in f:
-            m = re.match(r"(?:totals|summary):\s+(\d+)", line)
+            if line.startswith("events:"):
+                names = line.split()[1:]
+            m = re.match(r"(?:totals|summary):\s+([\d ]+)", line)
             if m:
-                return int(m.group(1))
+                return dict(zip(names, map(int, m.group(1).split()), strict=False))
     raise SystemExit(f"no totals in {path}")
 
 
@@ -75,11 +79,14 @@ def main() -> None:
     )
     ap.add_argument("--header", action="append", default=[], help="NAME:VALUE on every request")
     ap.add_argument("--https", action="store_true")
+    ap.add_argument("--cache-sim", action="store_true", help="also count cache misses (D1, LL)")
     ap.add_argument("server_args", nargs="*")
     a = ap.parse_args()
     body = pathlib.Path(a.model_dir, "body_data.json").read_bytes()
     out = tempfile.mkdtemp(prefix="cg-")
     vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p"]
+    if a.cache_sim:
+        vg.append("--cache-sim=yes")
     if a.inproc_server:
         flag = os.path.join(out, "ready")
         here = os.path.dirname(os.path.abspath(__file__))
@@ -119,7 +126,7 @@ def main() -> None:
     dumps = sorted(glob.glob(f"{out}/cg.{proc.pid}.*"), key=os.path.getmtime)
     proc.terminate()
     proc.wait()
-    total = totals(dumps[-1])
+    events = totals(dumps[-1])
     label = (
         "in-process run()"
         if a.inproc
@@ -127,8 +134,11 @@ def main() -> None:
         if a.inproc_server
         else f"server c={a.c}"
     )
-    print(f"{a.script} {label} {' '.join(a.server_args)}: {total / a.n:,.0f} instructions/request"
+    print(f"{a.script} {label} {' '.join(a.server_args)}: {events['Ir'] / a.n:,.0f} instructions/request"
           f" ({a.n} requests)")  # fmt: skip
+    misses = {k: v for k, v in events.items() if k.endswith(("mr", "mw"))}
+    if misses:
+        print("  per request: " + ", ".join(f"{k} {v / a.n:,.0f}" for k, v in misses.items()))
     if a.keep:
         shutil.copy(dumps[-1], a.keep)
     shutil.rmtree(out, ignore_errors=True)

@@ -19,6 +19,7 @@ import os
 import pathlib
 import re
 import shlex
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -44,6 +45,19 @@ def tree_cpu_s(pid: int) -> float:
     except OSError:
         kids = []
     return total + sum(tree_cpu_s(int(k)) for k in kids)
+
+
+def polled_s(port: int, scheme: str) -> float:
+    """The server's modelport_busy_poll_seconds_total: CPU spent polling between requests."""
+    ctx = ssl._create_unverified_context() if scheme == "https" else None
+    try:
+        with urllib.request.urlopen(
+            f"{scheme}://127.0.0.1:{port}/metrics", timeout=5, context=ctx
+        ) as r:
+            m = re.search(r"^modelport_busy_poll_seconds_total (\S+)$", r.read().decode(), re.M)
+    except OSError:
+        return 0.0
+    return float(m.group(1)) if m else 0.0
 
 
 def wrk(url: str, conc: int, dur: int, body_file: str, pin: str | None, headers: list[str]) -> dict:
@@ -75,13 +89,16 @@ def run_config(
         body_file = os.path.join(a.model_dir, "body_data.json")
         wrk(url, 8, 2, body_file, a.pin_wrk, a.header)  # warm-up (and opens the inline gate)
         for c in concs:
+            p0 = polled_s(port, scheme)
             c0 = tree_cpu_s(proc.pid)
             r = wrk(url, c, a.d, body_file, a.pin_wrk, a.header)
             used = tree_cpu_s(proc.pid) - c0
+            polled = polled_s(port, scheme) - p0
             n = r["requests"]
             errs = sum(r[k] for k in r if k.startswith("err_"))
             rows.append(f"{label:3} c={c:<3} {n / (r['duration_us'] / 1e6):8,.0f} req/s  "
-                        f"cpu {used / n * 1e6:6.1f} µs/req  p50 {r['p50_us'] / 1000:6.2f} "
+                        f"cpu {used / n * 1e6:6.1f} µs/req (polling {polled / n * 1e6:5.1f})  "
+                        f"p50 {r['p50_us'] / 1000:6.2f} "
                         f"p99 {r['p99_us'] / 1000:6.2f} ms  errors {errs}")  # fmt: skip
         try:
             m = (
