@@ -159,3 +159,42 @@ def test_a_deleted_services_user_goes_unless_a_process_still_runs_as_it() -> Non
     with pytest.raises(KeyError):
         grp.getgrnam(user.name)
     isolation.remove_user(service)  # gone already: nothing to do, no error
+
+
+def test_a_deleted_services_user_takes_what_it_left_in_the_shared_temp_folders(
+    tmp_path: Path,
+) -> None:
+    """useradd hands a freed uid to the next service user, which would own (and read) what the
+    deleted service's replicas left in /tmp, /var/tmp and /dev/shm: those go with the user. A
+    symbolic link the replica left is removed, never followed, and nobody else's file is touched."""
+    service = "ws/leftovers"
+    user = isolation.ensure_user(isolation.user_name(service))
+    mark = f"mp-test-leftover-{os.getpid()}"
+    precious = tmp_path / "precious"  # root's, reachable only through the replica's link
+    precious.mkdir()
+    (precious / "keep.txt").write_text("root's")
+    os.chmod(tmp_path, 0o711)
+    left = [f"/tmp/{mark}-file", f"/tmp/{mark}-dir", f"/var/tmp/{mark}-file",
+            f"/dev/shm/{mark}-shm", f"/tmp/{mark}-link"]  # fmt: skip
+    subprocess.run(
+        ["sh", "-c", f"echo data > {left[0]} && mkdir {left[1]} && echo data > {left[1]}/inner"
+         f" && ln -s {precious} {left[1]}/escape && echo data > {left[2]} && echo data > {left[3]}"
+         f" && ln -s {precious} {left[4]}"],
+        user=user.uid, group=user.gid, extra_groups=[], check=True,
+    )  # fmt: skip
+    roots = Path(f"/tmp/{mark}-root")
+    roots.write_text("root's, beside them")
+    try:
+        assert all(os.lstat(p).st_uid == user.uid for p in left)
+        isolation.remove_user(service)
+        assert [p for p in left if os.path.lexists(p)] == []
+        assert (precious / "keep.txt").read_text() == "root's"
+        assert roots.read_text() == "root's, beside them"
+    finally:
+        roots.unlink()
+        for p in left:  # on failure: nothing of the test's stays behind
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p)
+            elif os.path.lexists(p):
+                os.unlink(p)
+        isolation.remove_user(service)

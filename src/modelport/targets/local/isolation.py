@@ -17,7 +17,9 @@ reachable (``environments/interpreters.py``: pyenv's under ``/root`` is swapped 
 of the same minor version). Where that cannot be, the replicas share the server's user and
 ``note`` (``service show``'s ``replicaUser``) says why. ``MODELPORT_REPLICA_USERS=off`` turns it
 off. A server that is not root cannot switch users: its replicas share its user. A deleted
-service's user and group are removed (``remove_user``).
+service's user and group are removed (``remove_user``), and what its replicas left at the top of
+``/tmp``, ``/var/tmp`` and ``/dev/shm`` with them: ``useradd`` hands the freed uid to the next
+service user, which would otherwise own those files.
 """
 
 from __future__ import annotations
@@ -130,17 +132,44 @@ def remove_user(service: str) -> None:
     with _lock:
         _notes.pop(service, None)
         try:
-            pwd.getpwnam(name)
+            uid = pwd.getpwnam(name).pw_uid
         except KeyError:
             return
         done = subprocess.run(["userdel", name], capture_output=True, text=True, check=False)
         if done.returncode not in (0, 6):  # 6: removed meanwhile
             log.warning("userdel %s: %s (the user stays)", name, done.stderr.strip())
             return
+        if done.returncode == 0:  # (not after 6: the uid may be another user's by now)
+            # the next service user may get this uid back: what the replicas left in the
+            # shared temporary folders would be its to read
+            remove_leftovers(uid)
         # userdel removes the user's own group too where USERGROUPS_ENAB (Debian): make sure
         gone = subprocess.run(["groupdel", name], capture_output=True, text=True, check=False)
         if gone.returncode not in (0, 6):
             log.warning("groupdel %s: %s", name, gone.stderr.strip())
+
+
+SHARED_TEMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_leftovers(uid: int, roots: tuple[str, ...] = SHARED_TEMP) -> None:
+    """Delete the files and folders a removed user left at the top of the shared temporary
+    folders, a folder with all it holds. Symbolic links are removed, never followed."""
+    for root in roots:
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)  # fd-based on Linux: no symlink inside is followed
+                else:
+                    os.unlink(entry.path)
+            except OSError as exc:
+                log.warning("removing %s of a deleted service's user: %s", entry.path, exc)
 
 
 def home_problem(home: Path) -> str | None:
