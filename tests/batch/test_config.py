@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from modelport.errors import UserError
 from modelport.parallel_run.config import ParallelRunConfig, ParallelRunStep, parse_size
+from modelport.parallel_run.parameters import PipelineParameter, bind
+from modelport.parallel_run.pipeline import Pipeline
 
 
 def test_defaults_follow_v1() -> None:
@@ -47,3 +51,45 @@ def test_step_name_rules() -> None:
     for bad in ("ab", "Score", "score-", "9score", "x" * 33):
         with pytest.raises(UserError, match="step name"):
             ParallelRunStep(name=bad, parallel_run_config=c, inputs=["in"])
+
+
+def _step(config: ParallelRunConfig, arguments: list[object] | None = None) -> ParallelRunStep:
+    return ParallelRunStep(name="step-one", parallel_run_config=config, inputs=["data.csv"],
+                           arguments=arguments or [])  # fmt: skip
+
+
+def test_pipeline_parameters_take_their_default_or_the_submitted_value() -> None:
+    size = PipelineParameter("batch_size", "4KB")
+    c = ParallelRunConfig(entry_script="s.py", output_action="append_row", mini_batch_size=size,
+                          error_threshold=PipelineParameter("errors", 5))  # fmt: skip
+    assert [p.name for p in c.parameters()] == ["errors", "batch_size"]
+    default = c.resolved({})
+    assert (default.batch_size_for(tabular=True), default.error_threshold) == (4096, 5)
+    assert default.append_row_file_name == "parallel_run_step.txt"  # validated like any other
+    given = c.resolved({"batch_size": "2KB", "errors": -1})
+    assert (given.batch_size_for(tabular=True), given.error_threshold) == (2048, -1)
+
+
+def test_a_pipeline_parameter_default_the_field_cannot_take_is_refused_at_once() -> None:
+    with pytest.raises(UserError, match="error_threshold must be an integer"):
+        ParallelRunConfig(entry_script="s.py", output_action="append_row",
+                          error_threshold=PipelineParameter("errors", "ten"))  # fmt: skip
+    with pytest.raises(UserError, match="needs a default_value"):
+        PipelineParameter("errors", None)
+
+
+def test_submitted_values_are_checked_before_a_run_starts() -> None:
+    config = ParallelRunConfig(entry_script="s.py", error_threshold=1, output_action="append_row",
+                               mini_batch_size=PipelineParameter("batch_size", "4KB"))  # fmt: skip
+    pipeline = Pipeline(workspace=None, steps=[_step(config, ["--t", PipelineParameter("t", 1)])])
+    no_experiment: Any = None  # each check fails before a run would be started in one
+    with pytest.raises(
+        UserError, match=r"'nope', which no step uses \(the pipeline's parameters: batch_size, t\)"
+    ):
+        pipeline._submit(no_experiment, {"nope": 1})
+    with pytest.raises(UserError, match="is not a size"):
+        pipeline._submit(no_experiment, {"batch_size": "lots"})
+    clash = [_step(config, [PipelineParameter("batch_size", "1MB")])]
+    with pytest.raises(UserError, match="declared twice with different defaults"):
+        Pipeline(workspace=None, steps=clash)._submit(no_experiment, None)
+    assert bind([PipelineParameter("t", 1)], {"t": 2}) == {"t": 2}

@@ -12,6 +12,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from modelport.parallel_run.plan import make_plan
 from tests.batch.scripts import write
 from tests.conftest import ServerProcess
 
@@ -168,3 +169,71 @@ def test_resuming_a_failed_recorded_run_records_the_attempt_in_a_child_run(
     with workspace_server.client() as client:
         metrics = client.get(f"/workspaces/{ws}/runs/{child['id']}/metrics").json()
     assert metrics["succeeded"] == 2
+
+
+SCORE_WITH_ARGUMENT = """
+import argparse, os, joblib
+
+def init():
+    global model, prefix
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--prefix")
+    prefix = parser.parse_known_args()[0].prefix
+    model = joblib.load(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"))
+
+def run(mini_batch):
+    pixels = mini_batch.drop(columns=["id"]).to_numpy()
+    mini_batch["digit"] = [f"{prefix}{d}" for d in model.predict(pixels)]
+    return mini_batch[["id", "digit"]]
+"""
+
+DRIVER_WITH_PARAMETERS = """
+import sys
+from azureml.core import Dataset, Workspace, Experiment
+from azureml.pipeline.core import Pipeline, PipelineData, PipelineParameter
+from azureml.pipeline.steps import ParallelRunConfig, ParallelRunStep
+
+ws = Workspace.get(sys.argv[1])
+config = ParallelRunConfig(
+    source_directory=".", entry_script="score.py",
+    mini_batch_size=PipelineParameter(name="batch_size", default_value="64KB"),
+    error_threshold=10, output_action="append_row", environment=None, compute_target="local",
+    process_count_per_node=PipelineParameter(name="processes", default_value=1), node_count=1)
+digits = Dataset.Tabular.from_delimited_files(path=[(".", "digits.csv")])
+step = ParallelRunStep(
+    name="digits-batch", parallel_run_config=config, inputs=[digits.as_named_input("digits")],
+    output=PipelineData("scores", datastore=None),
+    arguments=["--prefix", PipelineParameter(name="prefix", default_value="default-")])
+run = Experiment(ws, "batch-digits").submit(
+    Pipeline(workspace=ws, steps=[step]),
+    pipeline_parameters={"batch_size": "4KB", "prefix": "digit-"})
+print("status", run.wait_for_completion(show_output=True))
+print("run", run.id)
+"""
+
+
+def test_pipeline_parameters_reach_the_config_and_the_entry_scripts_arguments(
+    tmp_path: Path, workspace_server: ServerProcess
+) -> None:
+    """v1 drivers choose values at submit: the submitted ones are used (the mini-batch size and
+    the script's argument), the others keep their defaults (one process)."""
+    rows = _digits(tmp_path)
+    write(tmp_path, "score.py", SCORE_WITH_ARGUMENT)
+    write(tmp_path, "driver.py", DRIVER_WITH_PARAMETERS)
+    ws = _workspace(workspace_server)
+    env = {**workspace_server.env, "AZUREML_MODEL_DIR": str(tmp_path / "model")}
+    result = subprocess.run(
+        [sys.executable, "driver.py", ws], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "status Completed" in result.stdout
+    run_id = result.stdout.split("run ")[-1].strip()
+    out = tmp_path / "azureml" / run_id / "scores" / "parallel_run_step.txt"
+    digits = [line.split()[1] for line in out.read_text().splitlines()]
+    assert len(digits) == rows and all(d[:-1] == "digit-" and d[-1].isdigit() for d in digits)
+    csv = [str(tmp_path / "digits.csv")]
+    submitted, default = (len(make_plan(csv, "csv", size)) for size in (4096, 65536))
+    assert (submitted, default) == (11, 1)  # the 300-row file made above
+    summary = next(line for line in result.stdout.splitlines() if "'mini_batches'" in line)
+    assert f"'mini_batches': {submitted}," in summary and "'workers': 1," in summary, summary

@@ -61,6 +61,7 @@ NAMES: dict[str, dict[str, str]] = {
     "azureml.pipeline.core": {
         "Pipeline": "modelport.parallel_run.pipeline:Pipeline",
         "PipelineData": "modelport.parallel_run.pipeline:PipelineData",
+        "PipelineParameter": "modelport.parallel_run.parameters:PipelineParameter",
     },
     # v1's exception module: driver code catches these around deploy/wait calls
     "azureml.exceptions": {
@@ -90,6 +91,9 @@ _NOTES = {
     "azureml.core:Run": "as `azureml.core.run.Run`",
     "azureml.core.webservice:AksWebservice": "`deploy_configuration(...)` with v1's AKS fields "
     "and checks; deploying needs an attached Kubernetes target",
+    "azureml.pipeline.core:PipelineParameter": "in a step's `arguments` and the "
+    "`ParallelRunConfig` fields v1 allowed; values from "
+    "`Experiment.submit(..., pipeline_parameters=...)`",
 }
 
 

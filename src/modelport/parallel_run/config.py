@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from modelport.errors import UserError
+from modelport.parallel_run.parameters import PipelineParameter, resolve
 
 OUTPUT_ACTIONS = ("append_row", "summary_only")
 LOGGING_LEVELS = ("WARNING", "INFO", "DEBUG")
@@ -68,6 +70,9 @@ class ParallelRunConfig:
     description: str | None = None
 
     def __post_init__(self) -> None:
+        if any(True for _ in self.parameters()):
+            self.resolved({})  # the defaults must be values the fields take; checked per run
+            return
         if not self.entry_script or not str(self.entry_script).strip():
             raise UserError("entry_script is required")
         _int_in("error_threshold", self.error_threshold, -1)
@@ -99,6 +104,23 @@ class ParallelRunConfig:
             raise UserError(f"logging_level must be one of {', '.join(LOGGING_LEVELS)}")
         _int_in("run_invocation_timeout", self.run_invocation_timeout, 1)
         _int_in("run_max_try", self.run_max_try, 1, 1000)
+
+    def parameters(self) -> Iterator[PipelineParameter]:
+        """The PipelineParameters among the fields (v1 allowed them in the tunable ones)."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, PipelineParameter):
+                yield value
+
+    def resolved(self, values: Mapping[str, Any]) -> ParallelRunConfig:
+        """This config with its PipelineParameters replaced by ``values`` (else their defaults),
+        validated like any other."""
+        changes = {
+            f.name: resolve(getattr(self, f.name), values)
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), PipelineParameter)
+        }
+        return dataclasses.replace(self, **changes) if changes else self
 
     def batch_size_for(self, tabular: bool) -> int:
         """Files per mini-batch (default 10) or bytes per mini-batch (default 1MB)."""

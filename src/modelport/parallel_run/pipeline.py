@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelport.errors import UserError
 from modelport.parallel_run.config import ParallelRunStep
+from modelport.parallel_run.parameters import PipelineParameter, bind, resolve
 from modelport.sdk.run import Run
 
 if TYPE_CHECKING:
@@ -45,11 +46,23 @@ class Pipeline:
         self.workspace = workspace
         self.steps = list(steps)
 
-    def _submit(self, experiment: Experiment) -> PipelineRun:
+    def _submit(
+        self, experiment: Experiment, pipeline_parameters: dict[str, Any] | None = None
+    ) -> PipelineRun:
+        values = bind(self._parameters(), pipeline_parameters)  # before a run exists
+        for step in self.steps:
+            step.parallel_run_config.resolved(values)  # a submitted value the field cannot take
         started = Run._start(experiment, parent_run_id=None, display_name=None)
         run = PipelineRun(experiment, started.id, _details=started._details)
-        run._begin(self)
+        run._begin(self, values)
         return run
+
+    def _parameters(self) -> list[PipelineParameter]:
+        found: list[PipelineParameter] = []
+        for step in self.steps:
+            found += [a for a in step.arguments if isinstance(a, PipelineParameter)]
+            found += step.parallel_run_config.parameters()
+        return found
 
 
 def _output_dir(step: ParallelRunStep, run_id: str) -> str:
@@ -66,15 +79,15 @@ class PipelineRun(Run):
     _thread: threading.Thread | None = None
     _lines: list[str]
 
-    def _begin(self, pipeline: Pipeline) -> None:
+    def _begin(self, pipeline: Pipeline, values: dict[str, Any]) -> None:
         self._lines = []
-        self._thread = threading.Thread(target=self._execute, args=(pipeline,), daemon=True)
+        self._thread = threading.Thread(target=self._execute, args=(pipeline, values), daemon=True)
         self._thread.start()
 
     def _say(self, line: str) -> None:
         self._lines.append(line)
 
-    def _execute(self, pipeline: Pipeline) -> None:
+    def _execute(self, pipeline: Pipeline, values: dict[str, Any]) -> None:
         from modelport.parallel_run.dataset import step_inputs
         from modelport.parallel_run.driver import BatchJob, run_batch
         from modelport.parallel_run.record import note_journal, record
@@ -83,7 +96,9 @@ class PipelineRun(Run):
             for step in pipeline.steps:
                 out = _output_dir(step, self.id)
                 paths, kind = step_inputs(step.inputs)  # paths or v1 Datasets
-                job = BatchJob(paths, out, kind, [str(a) for a in step.arguments],
+                config = step.parallel_run_config.resolved(values)
+                arguments = [str(resolve(a, values)) for a in step.arguments]
+                job = BatchJob(paths, out, kind, arguments,
                                run_id=self.id, workspace=lambda: pipeline.workspace,
                                log=self._say, env=self._workspace_env(pipeline, out))  # fmt: skip
                 note_journal(self, out)
@@ -91,11 +106,11 @@ class PipelineRun(Run):
                 def progress(done: int, total: int, name: str = step.name) -> None:
                     self._say(f"{name}: {done}/{total} mini-batches")
 
-                _, summary = run_batch(step.parallel_run_config, job, progress)
+                _, summary = run_batch(config, job, progress)
                 prefix = f"{step.name}/" if len(pipeline.steps) > 1 else ""
                 self._say(f"{step.name}: {summary.status} {summary.as_dict()}")
                 last = summary.status != "Completed" or step is pipeline.steps[-1]
-                record(self, step.parallel_run_config, out, summary, prefix, finish=last)
+                record(self, config, out, summary, prefix, finish=last)
                 if last:
                     return
         except Exception as e:

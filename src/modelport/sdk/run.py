@@ -41,12 +41,19 @@ class Experiment:
         """Start an interactive run (status ``Running``) and return it; use it as a context manager."""
         return Run._start(self, parent_run_id=None, display_name=display_name)
 
-    def submit(self, config: Any, tags: Any = None, **kwargs: Any) -> Run:
-        """Start a submittable (a batch ``Pipeline``, docs/batch.md) as a run of this experiment."""
+    def submit(
+        self,
+        config: Any,
+        tags: Any = None,
+        pipeline_parameters: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Run:
+        """Start a submittable (a batch ``Pipeline``, docs/batch.md) as a run of this experiment;
+        ``pipeline_parameters`` gives its PipelineParameters values other than their defaults."""
         submit = getattr(config, "_submit", None)
         if submit is None:
             raise UserError(f"cannot submit a {type(config).__name__}: only a Pipeline runs here")
-        run: Run = submit(self)
+        run: Run = submit(self, pipeline_parameters)
         return run
 
     def get_runs(self) -> Iterator[Run]:
