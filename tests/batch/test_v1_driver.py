@@ -73,22 +73,30 @@ def _workspace(server: ServerProcess) -> str:
     return ws
 
 
+def _run_driver(
+    folder: Path, server: ServerProcess, score: str, driver: str
+) -> tuple[str, subprocess.CompletedProcess[str], str]:
+    """Run a v1 driver script against a new workspace; it must complete. -> (workspace, the
+    finished process, the pipeline run's id)."""
+    write(folder, "score.py", score)
+    write(folder, "driver.py", driver)
+    ws = _workspace(server)
+    env = {**server.env, "AZUREML_MODEL_DIR": str(folder / "model")}
+    result = subprocess.run(
+        [sys.executable, "driver.py", ws], cwd=folder, env=env, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "status Completed" in result.stdout
+    return ws, result, result.stdout.split("run ")[-1].strip()
+
+
 def test_v1_driver_runs_a_parallel_run_step_and_records_the_run(
     tmp_path: Path, workspace_server: ServerProcess
 ) -> None:
     rows = _digits(tmp_path)
-    write(tmp_path, "score.py", SCORE)
-    write(tmp_path, "driver.py", DRIVER)
-    ws = _workspace(workspace_server)
-    env = {**workspace_server.env, "AZUREML_MODEL_DIR": str(tmp_path / "model")}
-    result = subprocess.run(
-        [sys.executable, "driver.py", ws], cwd=tmp_path, env=env, capture_output=True,
-        text=True, timeout=180,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "status Completed" in result.stdout
+    ws, result, run_id = _run_driver(tmp_path, workspace_server, SCORE, DRIVER)
     assert "digits-batch: " in result.stdout  # show_output printed the progress
-    run_id = result.stdout.split("run ")[-1].strip()
     out = tmp_path / "azureml" / run_id / "scores" / "parallel_run_step.txt"
     lines = out.read_text().splitlines()
     assert len(lines) == rows and {line.split()[0] for line in lines} == {
@@ -218,17 +226,9 @@ def test_pipeline_parameters_reach_the_config_and_the_entry_scripts_arguments(
     """v1 drivers choose values at submit: the submitted ones are used (the mini-batch size and
     the script's argument), the others keep their defaults (one process)."""
     rows = _digits(tmp_path)
-    write(tmp_path, "score.py", SCORE_WITH_ARGUMENT)
-    write(tmp_path, "driver.py", DRIVER_WITH_PARAMETERS)
-    ws = _workspace(workspace_server)
-    env = {**workspace_server.env, "AZUREML_MODEL_DIR": str(tmp_path / "model")}
-    result = subprocess.run(
-        [sys.executable, "driver.py", ws], cwd=tmp_path, env=env, capture_output=True,
-        text=True, timeout=180,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "status Completed" in result.stdout
-    run_id = result.stdout.split("run ")[-1].strip()
+    _, result, run_id = _run_driver(
+        tmp_path, workspace_server, SCORE_WITH_ARGUMENT, DRIVER_WITH_PARAMETERS
+    )
     out = tmp_path / "azureml" / run_id / "scores" / "parallel_run_step.txt"
     digits = [line.split()[1] for line in out.read_text().splitlines()]
     assert len(digits) == rows and all(d[:-1] == "digit-" and d[-1].isdigit() for d in digits)
