@@ -70,7 +70,7 @@ class ParallelRunConfig:
     description: str | None = None
 
     def __post_init__(self) -> None:
-        if any(True for _ in self.parameters()):
+        if self.parameters():
             self.resolved({})  # the defaults must be values the fields take; checked per run
             return
         if not self.entry_script or not str(self.entry_script).strip():
@@ -105,22 +105,21 @@ class ParallelRunConfig:
         _int_in("run_invocation_timeout", self.run_invocation_timeout, 1)
         _int_in("run_max_try", self.run_max_try, 1, 1000)
 
-    def parameters(self) -> Iterator[PipelineParameter]:
+    def parameters(self) -> list[PipelineParameter]:
         """The PipelineParameters among the fields (v1 allowed them in the tunable ones)."""
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, PipelineParameter):
-                yield value
+        return [p for _, p in self._parameter_fields()]
 
     def resolved(self, values: Mapping[str, Any]) -> ParallelRunConfig:
         """This config with its PipelineParameters replaced by ``values`` (else their defaults),
         validated like any other."""
-        changes = {
-            f.name: resolve(getattr(self, f.name), values)
-            for f in dataclasses.fields(self)
-            if isinstance(getattr(self, f.name), PipelineParameter)
-        }
+        changes = {name: resolve(p, values) for name, p in self._parameter_fields()}
         return dataclasses.replace(self, **changes) if changes else self
+
+    def _parameter_fields(self) -> Iterator[tuple[str, PipelineParameter]]:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, PipelineParameter):
+                yield f.name, value
 
     def batch_size_for(self, tabular: bool) -> int:
         """Files per mini-batch (default 10) or bytes per mini-batch (default 1MB)."""
