@@ -220,7 +220,7 @@ class Auth:
         self.failures = FailureTable()
         # header -> until when it passes (inf for a key, a token's exp); emptied on every re-read
         self._passed: dict[bytes, float] = {}
-        self._watch = FileWatch(path)  # before the first read: a change during it is seen
+        self._watch = FileWatch(self.path)  # before the first read: a change during it is seen
         self.config = self._load()  # a broken file at start-up is exit code 4
 
     def _load(self) -> AuthConfig:
